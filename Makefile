@@ -1,0 +1,49 @@
+# Two promises: `make run` sets everything up and starts the bot; `make test` passes on a fresh machine.
+PY      := .venv/bin/python
+PIP     := .venv/bin/pip
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install run chat index test test-fast lint bench eval eval-gate chromium clean
+
+install: .venv/.installed
+
+.venv/.installed: requirements.lock pyproject.toml
+	test -x $(PY) || python3.11 -m venv .venv || python3 -m venv .venv
+	$(PIP) install --quiet --disable-pip-version-check -r requirements.lock
+	touch $@
+
+# Debian's chromium for the browser tests (Playwright drives it; never `playwright install`).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+index: install
+	$(PY) ingest.py
+
+run: install
+	@if [ -f web/__main__.py ]; then $(PY) -m web; else $(PY) -m bot chat; fi
+
+chat: install
+	$(PY) -m bot chat
+
+test: install chromium
+	$(PY) -m pytest -q
+
+test-fast: install
+	$(PY) -m pytest -q -m "not browser and not slow"
+
+lint: install
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
+
+bench: install
+	$(PY) -m benchmarks
+
+eval: install
+	$(PY) -m evals run
+
+eval-gate: install
+	$(PY) -m evals gate
+
+clean:
+	rm -rf .data .pytest_cache .mypy_cache .ruff_cache

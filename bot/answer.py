@@ -1,0 +1,465 @@
+"""Deciding the kind of reply and composing it from the knowledge, with a hand-off to the right form or office.
+
+Order of decisions: emergency → out of scope → clarify → no answer → answer. Answers are extractive: every sentence
+comes from the cited document's sections, so no number, date or amount appears that the document does not contain.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from bot import messages
+from bot.index import Generation
+from bot.jatext import content_words
+from bot.knowledge import Office, Procedure
+from bot.retrieve import Candidate, Retrieval, Retriever
+from bot.safety import EmergencyLevel, OutOfScope, detect_emergency, detect_out_of_scope, mentions_childcare
+from bot.textnorm import nfkc, normalize, to_hiragana
+
+
+class AnswerKind(StrEnum):
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    EMERGENCY = "emergency"
+    OUT_OF_SCOPE = "out_of_scope"
+    NO_ANSWER = "no_answer"
+
+
+@dataclass(frozen=True)
+class Citation:
+    doc_id: str
+    title: str
+    url: str
+    as_of: str  # ISO date shown to parents as 「情報の時点」
+    checked: str
+
+
+@dataclass(frozen=True)
+class Handoff:
+    form_id: str
+    title: str
+    url: str
+    channel: str
+    requires: list[str]
+    prepare: list[str]
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class OfficeContact:
+    id: str
+    name: str
+    phone: str | None
+    hours: str | None
+    url: str | None
+    address: str | None
+
+    @classmethod
+    def of(cls, o: Office) -> OfficeContact:
+        return cls(o.id, o.name, o.phone, o.hours, o.url, o.address)
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    query: str
+    doc_id: str | None = None
+
+
+@dataclass(frozen=True)
+class EmergencyNumber:
+    label: str
+    number: str
+
+    @property
+    def tel(self) -> str:
+        return "tel:" + self.number.replace("#", "%23").replace("-", "")
+
+
+@dataclass
+class AnswerResult:
+    question: str
+    kind: AnswerKind
+    text: str
+    body: list[str] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    handoff: Handoff | None = None
+    office: OfficeContact | None = None
+    choices: list[Choice] = field(default_factory=list)
+    suggestions: list[Choice] = field(default_factory=list)
+    emergency_numbers: list[EmergencyNumber] = field(default_factory=list)
+    topic: str | None = None
+    aspects: list[str] = field(default_factory=list)
+    sections: list[str] = field(default_factory=list)
+    reason: str = ""
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    latency_ms: float = 0.0
+    source_texts: list[str] = field(default_factory=list, repr=False)
+
+    def to_contract(self) -> dict[str, Any]:
+        """The command-line JSON contract (other tools depend on these keys exactly)."""
+        return {
+            "question": self.question,
+            "kind": self.kind.value,
+            "answer": self.text,
+            "citations": [{"doc_id": c.doc_id, "title": c.title, "url": c.url} for c in self.citations],
+            "handoff": (
+                {"form_id": self.handoff.form_id, "title": self.handoff.title, "url": self.handoff.url}
+                if self.handoff
+                else None
+            ),
+            "latency_ms": round(self.latency_ms, 2),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["kind"] = self.kind.value
+        d.pop("source_texts", None)
+        d["emergency_numbers"] = [{"label": e.label, "number": e.number, "tel": e.tel} for e in self.emergency_numbers]
+        return d
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What multi-turn needs to remember of an earlier exchange: the question and the document it was about."""
+
+    question: str
+    topic: str | None
+
+
+# --- what was asked -------------------------------------------------------------------------------------------------
+
+ASPECTS: dict[str, tuple[str, list[str]]] = {
+    "amount": ("金額・料金", [r"いくら", r"幾ら", r"金額", r"料金", r"費用", r"値段", r"何円", r"なんえん", r"お金", r"おかね",
+                            r"無料", r"むりょう", r"ただ(に|で)", r"負担", r"補助(額|は)", r"上限", r"月額", r"助成額", r"円"]),
+    "documents": ("必要なもの", [r"必要な(もの|物|書類)", r"ひつようなもの", r"持ち物", r"もちもの", r"持って(いく|行く|く)",
+                              r"もって(いく|く)", r"書類", r"しょるい", r"何(が|を)(いる|要る|必要)", r"用意"]),
+    "deadline": ("期限・受付期間", [r"いつまで", r"期限", r"きげん", r"締め?切", r"しめきり", r"何日以内", r"受付期間",
+                                r"いつから", r"いつ(申|もう)", r"期間", r"日程", r"スケジュール"]),
+    "apply": ("申請方法", [r"申請", r"しんせい", r"申し?込", r"もうしこ", r"手続", r"てつづき", r"どうやって", r"やり方",
+                          r"方法", r"予約", r"よやく", r"登録", r"とうろく", r"届け?出", r"出し方", r"オンライン", r"ネット",
+                          r"スマホ", r"電子申請", r"どこで"]),
+    "eligibility": ("対象", [r"対象", r"たいしょう", r"使える", r"つかえる", r"利用でき", r"誰が", r"だれが", r"何歳",
+                             r"なんさい", r"条件", r"受けられ", r"うけられ", r"入れる", r"もらえる\?", r"該当", r"資格"]),
+    "contact": ("問い合わせ", [r"電話", r"でんわ", r"問い?合わせ", r"といあわせ", r"連絡先", r"窓口", r"まどぐち",
+                              r"どこに(聞|き)", r"相談先", r"場所", r"どこ(に|へ)(行|い)"]),
+}  # fmt: skip
+_ASPECT_RX = {k: re.compile("|".join(to_hiragana(p) for p in v[1])) for k, v in ASPECTS.items()}
+_ASPECT_WORDS = {
+    "幾ら", "金額", "料金", "費用", "値段", "円", "お金", "金", "無料", "負担", "上限", "持つ", "持ち物", "必要", "書類",
+    "期限", "締め切り", "いつ", "期間", "申請", "申し込み", "申し込む", "手続き", "方法", "やり方", "予約", "登録",
+    "届け出", "電話", "問い合わせ", "窓口", "対象", "使う", "利用", "貰う", "何", "どう", "どこ", "行く", "要る",
+    "いる", "聞く", "知る", "ある", "為る", "出す", "それ", "其れ", "これ", "此れ", "あれ", "其の", "何歳", "条件",
+    "場所", "連絡", "先", "いくら", "時", "よい", "良い", "欲しい", "下さる", "くれる", "もらう",
+}  # fmt: skip
+_ANAPHORA = re.compile(r"(それ|その|そっち|そこ|これ|この制度|あれ|さっきの|上の)")
+_UNKNOWN = re.compile(
+    r"(確認できていません|確認できませんでした|わかっていません|分かっていません|未確認|載っていません|わかりません|分かりません|確認できない)"
+)
+
+
+def detect_aspects(question: str) -> list[str]:
+    folded = to_hiragana(nfkc(question))
+    return [k for k, rx in _ASPECT_RX.items() if rx.search(folded)]
+
+
+def is_topicless(question: str) -> bool:
+    """True when the question names no topic of its own (「いくら?」「何を持っていけばいい?」「それっていつまで?」)."""
+    words = [w for w in content_words(question) if w not in _ASPECT_WORDS]
+    return not words or (bool(_ANAPHORA.search(question)) and len(words) <= 1)
+
+
+# --- composing ----------------------------------------------------------------------------------------------------
+
+
+def _fmt_date(iso: str) -> str:
+    d = date.fromisoformat(iso)
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Decision thresholds, tuned on evals/questions.jsonl (see README: Evaluation)."""
+
+    min_coverage: float = 0.45  # below this share of the query's weighted terms, the top document does not answer
+    min_dense: float = 0.42  # ...unless the dense leg is this sure
+    clarify_ratio: float = 0.92  # second candidate's score / top score at or above this → ask which one
+    clarify_max_words: int = 2  # only short, generic questions are ambiguous enough to ask back
+
+
+class Answerer:
+    def __init__(self, retriever: Retriever, thresholds: Thresholds | None = None):
+        self.retriever = retriever
+        self.t = thresholds or Thresholds()
+
+    @property
+    def gen(self) -> Generation:
+        return self.retriever.generation
+
+    def answer(self, question: str, history: list[Turn] | None = None) -> AnswerResult:
+        started = time.perf_counter()
+        result = self._decide(question.strip(), history or [])
+        result.latency_ms = (time.perf_counter() - started) * 1000
+        return result
+
+    # ---- decision ----
+    def _decide(self, q: str, history: list[Turn]) -> AnswerResult:
+        gen = self.gen
+        em = detect_emergency(q)
+        if em:
+            return self._emergency(q, em.level)
+        oos = detect_out_of_scope(q)
+        if oos:
+            return self._out_of_scope(q, oos)
+        aspects = detect_aspects(q)
+        prev_topic = next((t.topic for t in reversed(history) if t.topic and t.topic in gen.kb.procedures), None)
+        topicless = is_topicless(q)
+        if topicless and prev_topic:
+            return self._compose(q, gen.kb.procedures[prev_topic], aspects, None, "follow-up on the previous topic")
+        retrieval = self.retriever.search(q)
+        cands = retrieval.candidates
+        debug = [c.to_json() for c in cands[:5]]
+        if topicless or not cands:
+            if not mentions_childcare(q) and not aspects and not cands:
+                return self._out_of_scope(q, OutOfScope.OTHER_TOPIC)
+            return self._clarify(q, cands, aspects, debug, "the question names no topic")
+        top = cands[0]
+        confident = top.coverage >= self.t.min_coverage or top.dense_raw >= self.t.min_dense
+        if not confident:
+            if prev_topic and (aspects or _ANAPHORA.search(q)):
+                return self._compose(q, gen.kb.procedures[prev_topic], aspects, debug, "follow-up (weak retrieval)")
+            if not mentions_childcare(q):
+                return self._out_of_scope(q, OutOfScope.OTHER_TOPIC, debug)
+            return self._no_answer(q, top, debug, "no document covers the question")
+        if len(cands) > 1:
+            second = cands[1]
+            n_words = len([w for w in content_words(q) if w not in _ASPECT_WORDS])
+            named_top, named_second = self._names(q, top.doc_id), self._names(q, second.doc_id)
+            if (
+                not (named_top and not named_second)
+                and second.score >= self.t.clarify_ratio * top.score
+                and n_words <= self.t.clarify_max_words
+                and second.coverage >= self.t.min_coverage
+                and abs(second.coverage - top.coverage) < 0.15
+            ):
+                return self._clarify(q, cands, aspects, debug, "two documents match about equally")
+        return self._compose(q, gen.kb.procedures[top.doc_id], aspects, debug, "", top)
+
+    def _names(self, q: str, doc_id: str) -> bool:
+        """Does the question name the document (its title or an alias)?"""
+        p = self.gen.kb.procedures[doc_id]
+        folded = normalize(q)
+        return any(len(n) >= 2 and normalize(n) in folded for n in (p.title, *p.aliases))
+
+    # ---- kinds ----
+    def _citation(self, p: Procedure) -> Citation:
+        return Citation(p.id, p.title, p.url, p.date_shown.isoformat(), p.checked.isoformat())
+
+    def _office(self, office_id: str | None) -> OfficeContact | None:
+        o = self.gen.kb.offices.get(office_id or "")
+        return OfficeContact.of(o) if o else None
+
+    def _handoff(self, p: Procedure) -> Handoff | None:
+        for fid in p.forms:
+            f = self.gen.kb.forms.get(fid)
+            if f:
+                return Handoff(f.id, f.title, f.url, f.channel, list(f.requires), list(f.prepare), f.note)
+        return None
+
+    def _contact_line(self, office: OfficeContact | None) -> str:
+        if not office:
+            return ""
+        parts = [office.name]
+        if office.phone:
+            parts.append(f"電話 {office.phone}")
+        if office.hours:
+            parts.append(office.hours)
+        return "問い合わせ:" + "、".join(parts)
+
+    def _finish(self, r: AnswerResult, docs: list[Procedure]) -> AnswerResult:
+        lines = list(r.body)
+        for c in r.citations:
+            lines.append(f"出典:{c.title}({c.url}){_fmt_date(c.as_of)}時点の情報")
+        if r.handoff:
+            need = f"(必要:{'、'.join(r.handoff.requires)})" if r.handoff.requires else ""
+            lines.append(f"次の手続き:{r.handoff.title}{need} {r.handoff.url}")
+        contact = self._contact_line(r.office)
+        if contact:
+            lines.append(contact)
+        r.text = "\n".join(line for line in lines if line)
+        # What the reply may quote: the cited documents plus the catalogue entries (office, form) it hands off to.
+        r.source_texts = [_doc_text(p) for p in docs] + [_fmt_date(c.as_of) + " " + c.url for c in r.citations]
+        if r.office:
+            r.source_texts.append(" ".join(x for x in (r.office.name, r.office.phone, r.office.hours) if x))
+        if r.handoff:
+            r.source_texts.append(" ".join([r.handoff.title, r.handoff.url, *r.handoff.requires, *r.handoff.prepare]))
+        return r
+
+    def _compose(
+        self,
+        q: str,
+        p: Procedure,
+        aspects: list[str],
+        debug: list[dict[str, Any]] | None,
+        reason: str,
+        cand: Candidate | None = None,
+    ) -> AnswerResult:
+        wanted = [a for a in aspects if a != "contact"] or []
+        chosen: list[str] = []
+        missing: list[str] = []
+        for a in wanted:
+            sec = p.section(a)
+            if sec is None or _UNKNOWN.search(sec.text.split("\n")[0]):
+                missing.append(a)
+            if sec is not None:
+                chosen.append(sec.heading)
+        overview = p.section("overview")
+        if not wanted and overview is not None and _UNKNOWN.search(overview.first_sentence):
+            missing = ["overview"]
+            wanted = ["overview"]
+            chosen = [overview.heading]
+        elif not wanted:
+            chosen = [s.heading for s in p.sections if s.key == "overview"]
+            best = self._best_section(cand) if cand else None
+            if best and best not in chosen and best not in ("注意", "問い合わせ"):
+                chosen.append(best)
+            elif (sec := p.section("apply")) is not None and sec.heading not in chosen:
+                chosen.append(sec.heading)
+        body: list[str] = []
+        if missing and missing != ["overview"]:
+            names = "・".join(ASPECTS[a][0] for a in missing)
+            body.append(f"{p.title}の{names}は、ここでは確認できていません。")
+        for heading in chosen:
+            sec = p.section(heading)
+            if sec is not None:
+                body.append(sec.text)
+        caution = p.section("caution")
+        if caution:
+            body.append("※" + caution.first_sentence)
+        office = self._office(p.office)
+        kind = AnswerKind.NO_ANSWER if missing and len(missing) == len(wanted) else AnswerKind.ANSWER
+        if kind is AnswerKind.NO_ANSWER and office and office.phone:
+            body.append(f"くわしくは、{office.name}({office.phone})にお問い合わせください。")
+        r = AnswerResult(
+            question=q,
+            kind=kind,
+            text="",
+            body=body,
+            citations=[self._citation(p)],
+            handoff=self._handoff(p),
+            office=office,
+            topic=p.id,
+            aspects=aspects,
+            sections=chosen,
+            reason=reason or ("the document says this is not known" if kind is AnswerKind.NO_ANSWER else "answered"),
+            candidates=debug or [],
+            suggestions=self._suggestions(p, chosen),
+        )
+        return self._finish(r, [p])
+
+    def _best_section(self, cand: Candidate | None) -> str | None:
+        if not cand:
+            return None
+        for cid in self.retriever.best_chunks(cand, 1):
+            return self.gen.chunks[self.gen.chunk_index[cid]].heading
+        return None
+
+    def _suggestions(self, p: Procedure, shown: list[str]) -> list[Choice]:
+        labels = {"amount": "いくら?", "documents": "何が必要?", "deadline": "いつまで?", "apply": "申し込み方法は?",
+                  "eligibility": "対象は?"}  # fmt: skip
+        out = []
+        for key, label in labels.items():
+            sec = p.section(key)
+            if sec and sec.heading not in shown:
+                out.append(Choice(f"{p.title}:{label}", f"{p.title}の{ASPECTS[key][0]}を教えて", p.id))
+        return out[:3]
+
+    def _clarify(
+        self, q: str, cands: list[Candidate], aspects: list[str], debug: list[dict[str, Any]], reason: str
+    ) -> AnswerResult:
+        kb = self.gen.kb
+        aspect = ASPECTS[aspects[0]][0] if aspects else None
+        choices = []
+        for c in cands[:4]:
+            p = kb.procedures[c.doc_id]
+            choices.append(
+                Choice(p.title, f"{p.title}の{aspect}を教えて" if aspect else f"{p.title}について教えて", p.id)
+            )
+        if not choices:
+            for pid in ("jidou-teate", "hoikuen-nyuen", "azukari-sukusuku", "kodomo-iryohi"):
+                if pid in kb.procedures:
+                    p = kb.procedures[pid]
+                    choices.append(Choice(p.title, f"{p.title}について教えて", p.id))
+        body = ["どの制度についてのご質問ですか。近いものを選んでください。"]
+        r = AnswerResult(q, AnswerKind.CLARIFY, "", body=body, choices=choices, aspects=aspects, reason=reason,
+                         candidates=debug)  # fmt: skip
+        r.text = body[0] + "\n" + "\n".join(f"・{c.label}" for c in choices)
+        r.source_texts = [c.label for c in choices]
+        return r
+
+    def _no_answer(self, q: str, top: Candidate | None, debug: list[dict[str, Any]], reason: str) -> AnswerResult:
+        kb = self.gen.kb
+        office = None
+        if top and top.coverage >= self.t.min_coverage / 2:
+            office = self._office(kb.procedures[top.doc_id].office)
+        office = office or self._office("kuyakusho")
+        body = ["ごめんなさい。そのご質問に答えられる情報が、ここにはありません。"]
+        if office:
+            tel = f"({office.phone})" if office.phone else ""
+            body.append(f"{office.name}{tel}にお問い合わせください。")
+        r = AnswerResult(q, AnswerKind.NO_ANSWER, "", body=body, office=office, reason=reason, candidates=debug)
+        return self._finish(r, [])
+
+    def _out_of_scope(self, q: str, why: OutOfScope, debug: list[dict[str, Any]] | None = None) -> AnswerResult:
+        kb = self.gen.kb
+        text = messages.sections("out_of_scope")[why.value]
+        cites: list[Procedure] = []
+        office = None
+        if why is OutOfScope.DIAGNOSIS and "kyukyu-yakan" in kb.procedures:
+            cites = [kb.procedures["kyukyu-yakan"]]
+        if why is OutOfScope.OTHER_TOPIC:
+            office = self._office("kuyakusho")
+        r = AnswerResult(q, AnswerKind.OUT_OF_SCOPE, "", body=text.splitlines(), office=office, reason=why.value,
+                         citations=[self._citation(p) for p in cites], candidates=debug or [])  # fmt: skip
+        return self._finish(r, cites)
+
+    def _emergency(self, q: str, level: EmergencyLevel) -> AnswerResult:
+        kb = self.gen.kb
+        doc_id = "gyakutai-189" if level is EmergencyLevel.ABUSE else "kyukyu-yakan"
+        numbers = {
+            EmergencyLevel.LIFE: [EmergencyNumber("救急車", "119"), EmergencyNumber("救急相談センター", "#7119")],
+            EmergencyLevel.ADVICE: [
+                EmergencyNumber("子供の健康相談室", "#8000"),
+                EmergencyNumber("救急相談センター", "#7119"),
+                EmergencyNumber("救急車", "119"),
+            ],
+            EmergencyLevel.ABUSE: [
+                EmergencyNumber("児童相談所 虐待対応ダイヤル", "189"),
+                EmergencyNumber("警察", "110"),
+            ],
+        }[level]
+        body = messages.load(f"emergency_{level.value}").splitlines()
+        cites = [kb.procedures[doc_id]] if doc_id in kb.procedures else []
+        office = None
+        if level is EmergencyLevel.ABUSE:
+            center = next((o for o in ("nihonzutsumi-center",) if o in kb.offices), None)
+            if center:
+                office = self._office(center)
+                body.append("子ども家庭支援センターでも、子育ての悩みを相談できます。")
+        r = AnswerResult(q, AnswerKind.EMERGENCY, "", body=body, citations=[self._citation(p) for p in cites],
+                         emergency_numbers=numbers, office=office, topic=doc_id if cites else None,
+                         reason=level.value)  # fmt: skip
+        return self._finish(r, cites)
+
+
+def _doc_text(p: Procedure) -> str:
+    return "\n".join([p.title, *(f"{s.heading}\n{s.text}" for s in p.sections)])
+
+
+def retrieval_debug(r: Retrieval) -> list[dict[str, Any]]:
+    return [c.to_json() for c in r.candidates]

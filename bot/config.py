@@ -1,0 +1,92 @@
+"""Typed settings. Built by the caller (never at import time); every field reads ``BOT_<NAME>``.
+
+``BOT_DATA_DIR`` moves every piece of state (index generations, the SQLite log store, caches), which is how tests point
+the whole bot at ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BOT_", extra="ignore")
+
+    data_dir: Path = Field(ROOT / ".data", description="Where the index, the log database and caches live.")
+    knowledge_dir: Path = Field(ROOT / "knowledge", description="Markdown procedures, forms.yaml and offices.yaml.")
+    db_url: str | None = Field(None, description="SQLAlchemy URL of the log store; default sqlite in data_dir.")
+
+    embedder: str = Field("use-multilingual", description="Registered embedder name.")
+    embedder_model: str | None = Field(
+        None, description="Model name or local path for the sentence-transformers backend."
+    )
+    embedder_query_prefix: str = Field("", description="Prefix added to queries (e.g. '検索クエリ: ' for ruri-v3).")
+    embedder_document_prefix: str = Field("", description="Prefix added to documents (e.g. '検索文書: ').")
+
+    chroma_host: str | None = Field(
+        None,
+        validation_alias=AliasChoices("BOT_CHROMA_HOST", "CHROMA_HOST"),
+        description="Chroma server host; unset means embedded Chroma on disk.",
+    )
+    chroma_port: int = Field(8000, validation_alias=AliasChoices("BOT_CHROMA_PORT", "CHROMA_PORT"))
+
+    stale_days: int = Field(365, ge=1, description="A document whose `checked` date is older than this is 'stale'.")
+    dense_weight: float = Field(0.35, ge=0.0, le=1.0, description="Weight of the dense leg in score fusion.")
+    chunk_tokens: int = Field(400, ge=50, description="Maximum tiktoken tokens per indexed chunk.")
+    keep_generations: int = Field(2, ge=1, description="Index generations kept on disk after a swap.")
+    today: date | None = Field(None, description="Override today's date (tests, previews).")
+
+    # Web (used by web/, documented here so one class holds all configuration)
+    host: str = Field("127.0.0.1", description="Web server bind address.")
+    port: int = Field(8000, ge=1, le=65535, description="Web server port.")
+    rate_limit_per_minute: int = Field(30, ge=1, description="Chat requests per client per minute.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API from a browser.")
+    frame_ancestors: list[str] = Field(
+        default_factory=lambda: ["*"], description="Origins allowed to embed /embed in an iframe (CSP frame-ancestors)."
+    )
+    secure_cookies: bool = Field(False, description="Mark admin cookies Secure (set when served over HTTPS).")
+    minutes_per_call: float = Field(6.0, ge=0, description="Staff minutes saved per answered question (EBPM estimate).")
+
+    # Optional LLM (OpenAI-compatible)
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; unset means no LLM.")
+    llm_model: str | None = Field(None, description="Model name at that endpoint.")
+    llm_api_key: str | None = Field(None, description="API key for the endpoint.")
+    llm_azure_endpoint: str | None = Field(None, description="Azure OpenAI endpoint (instead of base_url).")
+    llm_azure_deployment: str | None = Field(None, description="Azure OpenAI deployment name.")
+    llm_azure_api_version: str = Field("2024-10-21", description="Azure OpenAI API version.")
+    llm_timeout: float = Field(20.0, gt=0, description="Seconds before an LLM call is abandoned.")
+    llm_context_tokens: int = Field(8000, ge=1000, description="Token budget for the numbered sources.")
+
+    @field_validator("data_dir", "knowledge_dir")
+    @classmethod
+    def _absolute(cls, v: Path) -> Path:
+        return Path(v).expanduser().resolve()
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.embedder == "sentence-transformers" and not self.embedder_model:
+            raise ValueError("BOT_EMBEDDER=sentence-transformers needs BOT_EMBEDDER_MODEL (a model name or local path)")
+        if self.llm_base_url and not self.llm_model:
+            raise ValueError("BOT_LLM_BASE_URL is set but BOT_LLM_MODEL is not")
+        return self
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def database_url(self) -> str:
+        return self.db_url or f"sqlite:///{self.data_dir / 'bot.db'}"
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool((self.llm_base_url or self.llm_azure_endpoint) and (self.llm_model or self.llm_azure_deployment))
+
+    def current_date(self) -> date:
+        return self.today or date.today()

@@ -1,0 +1,54 @@
+"""The bot as one object: embedder, serving index generation, retriever and answerer, built once per process.
+
+``refresh()`` picks up a new generation published by ``ingest.py`` (or the admin UI): the new one is loaded completely
+first and then swapped in with one assignment, so requests in flight finish on the old one and none sees half an index.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from bot.answer import Answerer, AnswerResult, Turn
+from bot.config import Settings
+from bot.embeddings import EmbeddingModel, get_embedder
+from bot.index import Generation, Indexer, current_generation
+from bot.retrieve import Retriever
+
+log = logging.getLogger("bot")
+
+
+class Bot:
+    def __init__(self, settings: Settings, embedder: EmbeddingModel | None = None):
+        self.settings = settings
+        self.embedder = embedder or get_embedder(settings.embedder, settings)
+        self._lock = threading.Lock()
+        self.generation = Generation.load(settings, self.embedder)
+        self.retriever = Retriever(self.generation, self.embedder, settings.dense_weight)
+        self.answerer = Answerer(self.retriever)
+
+    @classmethod
+    def build_if_missing(cls, settings: Settings) -> Bot:
+        """Start-up helper for ``make run``: ingest once when no index exists yet."""
+        embedder = get_embedder(settings.embedder, settings)
+        if current_generation(settings.index_dir) is None:
+            log.info("no index yet: building it from %s", settings.knowledge_dir)
+            Indexer(settings, embedder).update()
+        return cls(settings, embedder)
+
+    def refresh(self) -> bool:
+        """Swap to the newest published generation. Returns True when it changed."""
+        gen_id = current_generation(self.settings.index_dir)
+        if not gen_id or gen_id == self.generation.id:
+            return False
+        with self._lock:
+            if gen_id == self.generation.id:
+                return False
+            new = Generation.load(self.settings, self.embedder, gen_id)
+            self.generation = new
+            self.retriever.swap(new)
+            log.info("index generation %s now serving", gen_id)
+            return True
+
+    def ask(self, question: str, history: list[Turn] | None = None) -> AnswerResult:
+        return self.answerer.answer(question, history)

