@@ -1,0 +1,140 @@
+"""``make bench``: answer latency, ingest time (real knowledge and a synthetic 10,000-chunk corpus), cold start, RSS.
+
+Results go to benchmarks/RESULTS.md (overwritten) with the machine it ran on. Targets (2 cores): p95 answer
+≤ 150 ms on the real knowledge and ≤ 300 ms on 10,000 chunks, cold start ≤ 5 s, RSS ≤ 1 GB.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def _questions() -> list[str]:
+    lines = (ROOT / "evals" / "questions.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(x)["question"] for x in lines if x.strip()]
+
+
+def _synthetic_knowledge(src: Path, dst: Path, copies: int) -> None:
+    """The real documents repeated with unique ids and aliases: realistic text, ~8 chunks per document."""
+    import re
+
+    shutil.copytree(src, dst)
+    docs = sorted((src / "procedures").glob("*.md"))
+    n = 0
+    while n < copies:
+        for d in docs:
+            if n >= copies:
+                break
+            text = d.read_text(encoding="utf-8")
+            new_id = f"syn-{n:05d}"
+            text = re.sub(r"^id: .*$", f"id: {new_id}", text, count=1, flags=re.M)
+            text = re.sub(r"^aliases: .*$", f"aliases: [合成{n:05d}]", text, count=1, flags=re.M)
+            text = re.sub(r"^title: (.*)$", rf"title: \1 合成{n:05d}", text, count=1, flags=re.M)
+            text = re.sub(r"^forms: .*$", "forms: []", text, count=1, flags=re.M)
+            (dst / "procedures" / f"{new_id}.md").write_text(text, encoding="utf-8")
+            n += 1
+    # the forms catalogue names procedures; keep it consistent with the extra documents (they use no forms)
+
+
+def _cold_start(data: Path) -> float:
+    code = (
+        "import time;t=time.perf_counter();from bot.config import Settings;from bot.service import Bot;"
+        "b=Bot(Settings());b.ask('児童手当はいくら');print(time.perf_counter()-t)"
+    )
+    env = dict(os.environ, BOT_DATA_DIR=str(data), PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    from bot.config import Settings
+    from bot.embeddings import get_embedder
+    from bot.index import Indexer
+    from bot.service import Bot
+
+    rows: list[tuple[str, str, str]] = []
+    questions = _questions()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        settings = Settings(data_dir=data)
+        embedder = get_embedder(settings.embedder, settings)
+        t = time.perf_counter()
+        report = Indexer(settings, embedder).update()
+        rows.append(("ingest knowledge/ from scratch", f"{time.perf_counter() - t:.1f} s", f"{report.chunks} chunks"))
+        t = time.perf_counter()
+        Indexer(settings, embedder).update()
+        rows.append(("ingest knowledge/, nothing changed", f"{time.perf_counter() - t:.1f} s", "0 embedded"))
+        rows.append(("cold start to first answer (new process)", f"{_cold_start(data):.2f} s", "target ≤ 5 s"))
+        bot = Bot(settings, embedder)
+        for q in questions[:20]:
+            bot.ask(q)
+        lat = []
+        for _ in range(2):
+            for q in questions:
+                t = time.perf_counter()
+                bot.ask(q)
+                lat.append((time.perf_counter() - t) * 1000)
+        rows.append(
+            (
+                f"answer latency, real knowledge ({len(lat)} asks)",
+                f"p50 {_pct(lat, 50):.1f} ms, p95 {_pct(lat, 95):.1f} ms",
+                "target p95 ≤ 150 ms",
+            )  # fmt: skip
+        )
+
+        syn_dir = Path(tmp) / "syn"
+        _synthetic_knowledge(ROOT / "knowledge", syn_dir / "knowledge", 1250)
+        syn = Settings(data_dir=syn_dir / "data", knowledge_dir=syn_dir / "knowledge")
+        t = time.perf_counter()
+        syn_report = Indexer(syn, embedder).update()
+        rows.append(("ingest synthetic corpus", f"{time.perf_counter() - t:.1f} s", f"{syn_report.chunks} chunks"))
+        syn_bot = Bot(syn, embedder)
+        lat = []
+        for q in questions:
+            t = time.perf_counter()
+            syn_bot.ask(q)
+            lat.append((time.perf_counter() - t) * 1000)
+        rows.append(
+            (
+                f"answer latency, {syn_report.chunks} chunks ({len(lat)} asks)",
+                f"p50 {_pct(lat, 50):.1f} ms, p95 {_pct(lat, 95):.1f} ms",
+                "target p95 ≤ 300 ms",
+            )  # fmt: skip
+        )
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rows.append(("peak RSS of this benchmark process", f"{rss_mb:.0f} MB", "target ≤ 1 GB"))
+
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `make bench` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}.",
+        "",
+        "| measurement | result | note |",
+        "|---|---|---|",
+        *[f"| {a} | {b} | {c} |" for a, b, c in rows],
+        "",
+    ]
+    (ROOT / "benchmarks" / "RESULTS.md").write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
