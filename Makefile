@@ -12,15 +12,18 @@ install: .venv/.installed
 	$(PIP) install --quiet --disable-pip-version-check -r requirements.lock
 	touch $@
 
-# Debian's chromium for the browser tests (Playwright drives it; never `playwright install`).
+# Debian's chromium for the browser tests (Playwright drives it; never `playwright install`), and a Japanese font so
+# screenshots show text instead of empty boxes.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi ipagothic; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null; \
+	fi
 
 index: install
 	$(PY) ingest.py
 
 run: install
-	@if [ -f web/__main__.py ]; then $(PY) -m web; else $(PY) -m bot chat; fi
+	$(PY) -m web
 
 chat: install
 	$(PY) -m bot chat

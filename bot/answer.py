@@ -99,6 +99,7 @@ class AnswerResult:
     reason: str = ""
     candidates: list[dict[str, Any]] = field(default_factory=list)
     latency_ms: float = 0.0
+    llm_reason: str = ""  # why the LLM text was used or not ("" when no LLM is configured)
     source_texts: list[str] = field(default_factory=list, repr=False)
 
     def to_contract(self) -> dict[str, Any]:
@@ -431,17 +432,17 @@ class Answerer:
     def _emergency(self, q: str, level: EmergencyLevel) -> AnswerResult:
         kb = self.gen.kb
         doc_id = "gyakutai-189" if level is EmergencyLevel.ABUSE else "kyukyu-yakan"
+        # All four numbers every time (a parent in a panic should not have to ask again), most urgent first.
+        life, advice, fire = (
+            EmergencyNumber("救急車", "119"),
+            EmergencyNumber("子供の健康相談室", "#8000"),
+            EmergencyNumber("救急相談センター", "#7119"),
+        )
+        abuse = EmergencyNumber("児童相談所 虐待対応ダイヤル", "189")
         numbers = {
-            EmergencyLevel.LIFE: [EmergencyNumber("救急車", "119"), EmergencyNumber("救急相談センター", "#7119")],
-            EmergencyLevel.ADVICE: [
-                EmergencyNumber("子供の健康相談室", "#8000"),
-                EmergencyNumber("救急相談センター", "#7119"),
-                EmergencyNumber("救急車", "119"),
-            ],
-            EmergencyLevel.ABUSE: [
-                EmergencyNumber("児童相談所 虐待対応ダイヤル", "189"),
-                EmergencyNumber("警察", "110"),
-            ],
+            EmergencyLevel.LIFE: [life, fire, advice, abuse],
+            EmergencyLevel.ADVICE: [advice, fire, life, abuse],
+            EmergencyLevel.ABUSE: [abuse, EmergencyNumber("警察", "110"), life, advice],
         }[level]
         body = messages.load(f"emergency_{level.value}").splitlines()
         cites = [kb.procedures[doc_id]] if doc_id in kb.procedures else []

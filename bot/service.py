@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
-from bot.answer import Answerer, AnswerResult, Turn
+from bot.answer import Answerer, AnswerKind, AnswerResult, Turn
 from bot.config import Settings
 from bot.embeddings import EmbeddingModel, get_embedder
 from bot.index import Generation, Indexer, current_generation
@@ -26,6 +27,11 @@ class Bot:
         self.generation = Generation.load(settings, self.embedder)
         self.retriever = Retriever(self.generation, self.embedder, settings.dense_weight)
         self.answerer = Answerer(self.retriever)
+        self.llm = None
+        if settings.llm_enabled:
+            from bot.llm import LLMWriter
+
+            self.llm = LLMWriter(settings, lambda: self.generation.kb)
 
     @classmethod
     def build_if_missing(cls, settings: Settings) -> Bot:
@@ -51,4 +57,9 @@ class Bot:
             return True
 
     def ask(self, question: str, history: list[Turn] | None = None) -> AnswerResult:
-        return self.answerer.answer(question, history)
+        started = time.perf_counter()
+        result = self.answerer.answer(question, history)
+        if self.llm is not None and result.kind is AnswerKind.ANSWER:
+            result = self.llm.apply(result)
+            result.latency_ms = (time.perf_counter() - started) * 1000
+        return result

@@ -1,0 +1,190 @@
+"""Optional LLM answer writer (langchain, any OpenAI-compatible endpoint or Azure OpenAI), validated, with fallback.
+
+The retrieval layer keeps every decision (emergency, out of scope, clarify, no answer, hand-off). The LLM only
+rewrites the text of an ``answer`` from numbered source sections, budgeted with tiktoken. Every reply is validated
+before a parent sees it: each [n] must name a provided source, and every number, amount, date and phone number must
+occur in the sources it cites (``bot.grounding``, the same check the evals use). On any failure — invalid text,
+timeout, HTTP error — the composed extractive answer is shown instead and the reason is logged.
+
+Streaming choice: we stream from the model into a buffer and validate the complete text before sending anything to
+the parent, then send it in pieces. A parent therefore never sees a wrong fact that is later corrected; the cost is
+that the first characters arrive when the model has finished (a few seconds), which the UI covers with a typing
+indicator. Replacing text already shown would be worse for a parent reading on a phone.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot import messages
+from bot.answer import AnswerKind, AnswerResult, Citation
+from bot.config import Settings
+from bot.grounding import Violation, check_citations, check_grounded
+from bot.knowledge import KnowledgeBase
+from bot.safety import mask_pii
+from bot.tokens import count_tokens
+
+log = logging.getLogger("bot.llm")
+
+
+@dataclass(frozen=True)
+class Source:
+    number: int
+    doc_id: str
+    title: str
+    heading: str
+    text: str
+
+    def render(self) -> str:
+        return f"[{self.number}] {self.title} / {self.heading}\n{self.text}"
+
+
+@dataclass
+class LLMOutcome:
+    used: bool
+    text: str = ""
+    reason: str = ""
+    violations: list[Violation] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    cited: list[int] = field(default_factory=list)
+    prompt: list[dict[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def build_sources(kb: KnowledgeBase, doc_ids: list[str], budget_tokens: int, cache_dir: Path | None) -> list[Source]:
+    """Number the sections of the given documents (most relevant first) until the token budget is spent."""
+    out: list[Source] = []
+    used = 0
+    for doc_id in doc_ids:
+        p = kb.procedures.get(doc_id)
+        if not p:
+            continue
+        for sec in p.sections:
+            src = Source(len(out) + 1, p.id, p.title, sec.heading, sec.text)
+            cost = count_tokens(src.render(), cache_dir)
+            if used + cost > budget_tokens:
+                return out
+            out.append(src)
+            used += cost
+    return out
+
+
+def build_prompt(question: str, sources: list[Source]) -> list[dict[str, str]]:
+    user = messages.load("llm_user").format(
+        sources="\n\n".join(s.render() for s in sources), question=mask_pii(question)
+    )
+    return [{"role": "system", "content": messages.load("llm_system")}, {"role": "user", "content": user}]
+
+
+_MARKER = re.compile(r"\[(\d+)\]")
+
+
+def validate(text: str, sources: list[Source]) -> tuple[list[Violation], list[int]]:
+    """Citations must name provided sources; facts must occur in the cited ones. Returns (violations, cited)."""
+    if not text.strip():
+        return [Violation("empty reply", "citation")], []
+    bad = check_citations(text, len(sources))
+    cited = sorted({int(n) for n in _MARKER.findall(text) if 1 <= int(n) <= len(sources)})
+    if not cited:
+        bad.append(Violation("no [n] citation", "citation"))
+    bad += check_grounded(text, [sources[n - 1].text for n in cited] + [sources[n - 1].title for n in cited])
+    return bad, cited
+
+
+class LLMWriter:
+    def __init__(self, settings: Settings, kb_provider: Any):
+        self.settings = settings
+        self._kb = kb_provider  # callable returning the serving KnowledgeBase (it changes on index swaps)
+        self._model = self._build_model()
+
+    def _build_model(self) -> Any:
+        s = self.settings
+        common: dict[str, Any] = {"temperature": 0, "max_retries": 0, "timeout": s.llm_timeout}
+        if s.llm_azure_endpoint:
+            from langchain_openai import AzureChatOpenAI
+
+            return AzureChatOpenAI(
+                azure_endpoint=s.llm_azure_endpoint,
+                azure_deployment=s.llm_azure_deployment or s.llm_model,
+                api_version=s.llm_azure_api_version,
+                api_key=s.llm_api_key,
+                **common,
+            )
+        from langchain_openai import ChatOpenAI
+
+        return ChatOpenAI(base_url=s.llm_base_url, model=s.llm_model, api_key=s.llm_api_key or "not-needed", **common)
+
+    def _sources_for(self, result: AnswerResult) -> list[Source]:
+        doc_ids = [c.doc_id for c in result.citations]
+        doc_ids += [c["doc_id"] for c in result.candidates[1:2] if c["doc_id"] not in doc_ids]
+        cache = self.settings.data_dir / "cache" / "tiktoken"
+        return build_sources(self._kb(), doc_ids, self.settings.llm_context_tokens, cache)
+
+    def _stream_text(self, prompt: list[dict[str, str]]) -> Iterator[str]:
+        for chunk in self._model.stream(prompt):
+            content = chunk.content if isinstance(chunk.content, str) else ""
+            if content:
+                yield content
+
+    def write(self, result: AnswerResult) -> LLMOutcome:
+        """Ask the model for the answer text and validate it. Never raises: failures become ``used=False``."""
+        if result.kind is not AnswerKind.ANSWER:
+            return LLMOutcome(False, reason="not an answer")
+        started = time.monotonic()
+        sources = self._sources_for(result)
+        prompt = build_prompt(result.question, sources)
+        outcome = LLMOutcome(False, sources=sources, prompt=prompt)
+        try:
+            text = "".join(self._stream_text(prompt)).strip()
+        except Exception as e:  # network errors, HTTP 5xx, timeouts: every one falls back to the composed answer
+            outcome.reason = f"llm error: {type(e).__name__}: {str(e)[:200]}"
+            outcome.seconds = time.monotonic() - started
+            log.warning("LLM fallback (%s)", outcome.reason)
+            return outcome
+        outcome.seconds = time.monotonic() - started
+        if outcome.seconds > self.settings.llm_timeout:
+            outcome.reason = f"llm timeout after {outcome.seconds:.1f} s"
+            log.warning("LLM fallback (%s)", outcome.reason)
+            return outcome
+        violations, cited = validate(text, sources)
+        outcome.text, outcome.violations, outcome.cited = text, violations, cited
+        if violations:
+            outcome.reason = "invalid: " + "; ".join(str(v) for v in violations)
+            log.warning("LLM fallback (%s)", outcome.reason)
+            return outcome
+        outcome.used = True
+        outcome.reason = "llm"
+        return outcome
+
+    def apply(self, result: AnswerResult) -> AnswerResult:
+        """Replace the body of an answer with a validated LLM text, keeping sources, hand-off and office."""
+        outcome = self.write(result)
+        result.llm_reason = outcome.reason
+        if not outcome.used:
+            return result
+        kb = self._kb()
+        cited_docs: list[str] = []
+        for n in outcome.cited:
+            d = outcome.sources[n - 1].doc_id
+            if d not in cited_docs:
+                cited_docs.append(d)
+        by_id = {c.doc_id: c for c in result.citations}
+        citations: list[Citation] = []
+        for d in cited_docs:
+            p = kb.procedures[d]
+            citations.append(
+                by_id.get(d) or Citation(p.id, p.title, p.url, p.date_shown.isoformat(), p.checked.isoformat())
+            )
+        result.body = [outcome.text]
+        result.citations = citations or result.citations
+        tail = [line for line in result.text.splitlines() if line.startswith(("出典:", "次の手続き:", "問い合わせ:"))]
+        extra = [f"出典:{c.title}({c.url})" for c in citations if c.doc_id not in by_id]
+        result.text = "\n".join([outcome.text, *tail, *extra])
+        result.source_texts = result.source_texts + [s.text for s in outcome.sources]
+        return result

@@ -1,0 +1,101 @@
+"""Shared fixtures for the web tests: one index and one Bot per session, served by real uvicorn servers on free ports.
+
+Each server runs ``create_app(settings, bot=...)`` in a thread of the test process (real sockets, real HTTP), so a
+rate-limited or CORS-enabled app is a second server sharing the same loaded Bot, not a second 10-second index build.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from bot.config import Settings
+from bot.embeddings import get_embedder
+from bot.index import Indexer
+from bot.service import Bot
+from web.app import create_app
+
+
+class LiveServer:
+    def __init__(self, app: object):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))  # type: ignore[arg-type]
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def web_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data = tmp_path_factory.mktemp("web-data")
+    # Everything that matters is explicit, so a developer's BOT_* environment cannot change what the tests see.
+    return Settings(
+        data_dir=data, db_url=None, llm_base_url=None, llm_azure_endpoint=None, rate_limit_per_minute=10_000,
+        cors_origins=[], frame_ancestors=["*"],
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def web_bot(web_settings: Settings) -> Bot:
+    embedder = get_embedder(web_settings.embedder, web_settings)
+    Indexer(web_settings, embedder).update()
+    bot = Bot(web_settings, embedder)
+    bot.ask("児童手当について教えて")  # warm Sudachi and the embedder so the first test is not the slow one
+    return bot
+
+
+@pytest.fixture(scope="session")
+def make_server(web_bot: Bot, web_settings: Settings) -> Iterator[Callable[..., LiveServer]]:
+    started: list[LiveServer] = []
+
+    def make(bot: Bot | None = web_bot, **overrides: object) -> LiveServer:
+        settings = web_settings.model_copy(update=overrides) if overrides else web_settings
+        server = LiveServer(create_app(settings, bot=bot)).start()
+        started.append(server)
+        return server
+
+    yield make
+    for s in started:
+        s.stop()
+
+
+@pytest.fixture(scope="session")
+def server(make_server: Callable[..., LiveServer]) -> LiveServer:
+    return make_server()
+
+
+@pytest.fixture()
+def client(server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def db_path(web_settings: Settings) -> Path:
+    return web_settings.data_dir / "bot.db"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "browser: end-to-end test in headless Chromium (/usr/bin/chromium)")

@@ -1,0 +1,258 @@
+"""End-to-end tests in headless Chromium (Debian's /usr/bin/chromium driven by Playwright for Python).
+
+They also write the screenshots in docs/screenshots/ (page and widget, 390 px phone and 1280 px desktop widths).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"),
+]
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--no-first-run"],
+        )  # fmt: skip
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def page(browser: Any, server: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP")
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    problems: list[str] = []
+    # script errors and CSP refusals ("Refused to ..."); 4xx answers some tests provoke are not problems
+    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" and "status of 4" not in m.text else None)
+    pg.on("pageerror", lambda e: problems.append(str(e)))
+    pg.goto(server.url + "/")
+    yield pg
+    context.close()
+    assert not problems, problems  # no CSP violation, no script error
+
+
+def ask(pg: Any, question: str) -> Any:
+    """Type a question, send it with Enter, and return the locator of the finished answer."""
+    before = pg.locator(".msg-bot").count()
+    box = pg.get_by_label("質問を入力してください")
+    box.fill(question)
+    box.press("Enter")
+    answer = pg.locator(".msg-bot").nth(before)
+    answer.locator(".msg-status").wait_for(state="hidden")
+    return answer
+
+
+def test_question_streams_an_answer_with_source_and_handoff(page: Any) -> None:
+    with page.expect_response("**/api/chat/stream") as resp:
+        answer = ask(page, "児童手当について教えて")
+    assert resp.value.headers["content-type"].startswith("text/event-stream")
+    assert "児童手当" in answer.locator(".msg-body").inner_text()
+    source = answer.locator(".source-link").first
+    assert source.get_attribute("href").startswith("https://www.city.taito.lg.jp/")
+    assert "情報の時点:2024年9月4日" in answer.locator(".sources").inner_text()
+    apply = answer.get_by_role("link", name="オンラインで申請する")
+    assert apply.get_attribute("href") == "https://app.oss.myna.go.jp/"
+    assert apply.get_attribute("rel") == "noopener noreferrer"
+    assert "マイナンバーカードが必要です" in answer.locator(".handoff").inner_text()
+    assert "用意するもの" in answer.locator(".handoff").inner_text()
+    assert answer.locator(".office-tel").get_attribute("href").startswith("tel:03")
+    assert answer.locator(".suggestions .chip").count() >= 1
+    # the log announces new answers politely
+    assert page.locator("#log").get_attribute("aria-live") == "polite"
+
+    follow = ask(page, "いくら?")
+    assert "15,000円" in follow.locator(".msg-body").inner_text()
+
+
+def test_suggestion_and_clarify_choices_are_buttons(page: Any) -> None:
+    answer = ask(page, "保育園")
+    choices = answer.locator(".choices button")
+    assert choices.count() >= 2
+    choices.first.click()
+    nxt = page.locator(".msg-bot").nth(2)
+    nxt.locator(".msg-status").wait_for(state="hidden")
+    assert nxt.locator(".source-link").count() == 1
+    nxt.locator(".suggestions .chip").first.click()
+    page.locator(".msg-bot").nth(3).locator(".msg-status").wait_for(state="hidden")
+    assert page.locator(".msg-bot.kind-answer").count() == 2
+
+
+def test_furigana_toggle_renders_ruby_and_persists(page: Any, server: Any) -> None:
+    first = ask(page, "児童手当について教えて")
+    assert first.locator("ruby").count() == 0
+    toggle = page.get_by_role("button", name="ふりがな")
+    toggle.click()
+    assert toggle.get_attribute("aria-pressed") == "true"
+    first.locator("ruby").first.wait_for()  # the answer already shown gets ruby too
+    answer = ask(page, "保育園の入園申込について教えて")
+    assert answer.locator("ruby rt").count() > 3
+    assert answer.locator("ruby").first.is_visible()
+    page.get_by_role("button", name="文字を大きく").click()
+    assert "large-text" in page.locator("html").get_attribute("class")
+    page.reload()
+    assert page.get_by_role("button", name="ふりがな").get_attribute("aria-pressed") == "true"
+    assert "large-text" in page.locator("html").get_attribute("class")
+
+
+@pytest.mark.parametrize(
+    ("question", "tel"),
+    [
+        ("子どもが息をしていない", "tel:119"),
+        ("夜中に子どもが熱を出した", "tel:%238000"),
+        ("虐待されているかもしれない", "tel:189"),
+    ],
+)
+def test_emergency_puts_large_tel_links_first(page: Any, question: str, tel: str) -> None:
+    answer = ask(page, question)
+    assert "kind-emergency" in answer.get_attribute("class")
+    links = answer.locator(".emergency .tel-big")
+    assert tel in [links.nth(i).get_attribute("href") for i in range(links.count())]
+    # the numbers come before the text
+    first_box = answer.locator(".emergency").bounding_box()
+    body_box = answer.locator(".msg-body").bounding_box()
+    assert first_box["y"] < body_box["y"]
+
+
+def test_feedback_is_stored(page: Any, db_path: Path) -> None:
+    answer = ask(page, "児童手当について教えて")
+    answer.get_by_role("button", name="役に立たなかった").click()
+    answer.locator(".feedback-form").wait_for()
+    answer.get_by_label("ご意見(任意").fill("わかりにくい。電話は090-1111-2222です")
+    answer.get_by_role("button", name="意見を送る").click()
+    status = answer.locator(".feedback-status")
+    sync_api.expect(status).to_contain_text("ご意見を受け付けました")
+    con = sqlite3.connect(db_path)
+    try:
+        helpful, comment = con.execute(
+            "SELECT helpful, comment FROM feedback ORDER BY updated_at DESC LIMIT 1"
+        ).fetchone()
+    finally:
+        con.close()
+    assert helpful == 0 and "わかりにくい" in comment and "090-1111-2222" not in comment
+
+
+def test_typed_html_is_shown_as_text(page: Any) -> None:
+    ask(page, "<b id=injected>太字</b><img src=x onerror=alert(1)>")
+    assert page.locator("#injected").count() == 0 and page.locator(".msg img").count() == 0
+    assert "<b id=injected>" in page.locator(".msg-user").last.inner_text()
+
+
+def test_server_error_message_is_shown_politely(page: Any) -> None:
+    box = page.get_by_label("質問を入力してください")
+    box.evaluate("(el) => { el.removeAttribute('maxlength'); el.value = 'あ'.repeat(501); }")
+    box.press("Enter")
+    error = page.locator(".msg-error").last
+    sync_api.expect(error).to_contain_text("500文字以内")
+    page.get_by_role("button", name="送信").click()  # empty: a message, no request
+    sync_api.expect(page.locator("#composer-error")).to_have_text("質問を入力してください。")
+
+
+def test_keyboard_only_use(page: Any) -> None:
+    page.keyboard.press("Tab")  # skip link
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("Enter")
+    page.keyboard.type("児童手当について教えて")
+    page.keyboard.press("Enter")
+    page.locator(".msg-bot.kind-answer").first.wait_for()
+    for el in ("input, textarea, select",):
+        unlabeled = page.evaluate(
+            f"""[...document.querySelectorAll('{el}')].filter(e => !e.labels || e.labels.length === 0).length"""
+        )
+        assert unlabeled == 0
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture()
+def host_page(tmp_path: Path, server: Any) -> Iterator[str]:
+    """A page on another origin (another port) that embeds the widget the way a ward web page would."""
+    (tmp_path / "index.html").write_text(
+        f"""<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>台東区のページ</title>
+<style>body {{ font-family: serif; background: #fafafa; }} button {{ background: red !important; font-size: 40px; }}</style>
+</head><body><h1>区のお知らせ</h1><p>子育てについてはチャットでどうぞ。</p>
+<script src="{server.url}/widget.js" defer></script></body></html>""",
+        encoding="utf-8",
+    )
+    handler = functools.partial(_QuietHandler, directory=str(tmp_path))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/index.html"
+    httpd.shutdown()
+
+
+def test_widget_on_another_origin_opens_and_answers(browser: Any, host_page: Any) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(host_page)
+    button = pg.get_by_role("button", name="子育てチャットを開く")
+    assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(11, 92, 173)"  # host CSS kept out
+    button.click()
+    assert pg.get_by_role("button", name="子育てチャットを閉じる").get_attribute("aria-expanded") == "true"
+    frame = pg.frame_locator("iframe[title='台東区 子育てチャット']")
+    box = frame.get_by_label("質問を入力してください")
+    box.fill("児童手当について教えて")
+    box.press("Enter")
+    answer = frame.locator(".msg-bot").nth(1)
+    answer.locator(".msg-status").wait_for(state="hidden")
+    assert answer.get_by_role("link", name="オンラインで申請する").count() == 1
+    assert not errors, errors
+    context.close()
+
+
+def test_screenshots(browser: Any, server: Any, host_page: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for width, height in ((390, 844), (1280, 900)):
+        context = browser.new_context(viewport={"width": width, "height": height}, locale="ja-JP",
+                                      device_scale_factor=1)  # fmt: skip
+        pg = context.new_page()
+        pg.set_default_timeout(15_000)
+        pg.goto(server.url + "/")
+        answer = ask(pg, "児童手当について教えて")
+        answer.evaluate("e => e.scrollIntoView({block: 'start'})")
+        pg.screenshot(path=str(SCREENSHOTS / f"chat-{width}.png"))
+        if width == 390:
+            pg.get_by_role("button", name="ふりがな").click()
+            answer.locator("ruby").first.wait_for()
+            answer.evaluate("e => e.scrollIntoView({block: 'start'})")
+            pg.screenshot(path=str(SCREENSHOTS / "chat-furigana-390.png"))
+            pg.get_by_role("button", name="ふりがな").click()
+        ask(pg, "夜中に子どもが熱を出した")
+        pg.locator(".msg-bot").last.screenshot(path=str(SCREENSHOTS / f"emergency-{width}.png"))
+        pg.goto(host_page)
+        pg.get_by_role("button", name="子育てチャットを開く").click()
+        frame = pg.frame_locator("iframe[title='台東区 子育てチャット']")
+        box = frame.get_by_label("質問を入力してください")
+        box.fill("保育園")
+        box.press("Enter")
+        frame.locator(".msg-bot").nth(1).locator(".msg-status").wait_for(state="hidden")
+        pg.screenshot(path=str(SCREENSHOTS / f"widget-{width}.png"))
+        context.close()
+    assert (SCREENSHOTS / "chat-390.png").stat().st_size > 10_000

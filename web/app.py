@@ -1,0 +1,91 @@
+"""The web app factory. ``create_app(settings)`` wires settings, the bot, the log store and the routers together.
+
+Nothing heavy happens at import or in ``create_app``: the lifespan migrates the log store and loads the bot (building
+the index first when there is none) on a background thread, so ``/healthz`` answers at once and ``/readyz`` turns
+ready when the index is loaded. Tests pass a ready ``bot`` to share one across several apps.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from bot.config import Settings
+from bot.logstore import LogStore
+from bot.service import Bot
+from web import errors
+from web.ratelimit import RateLimiter
+from web.routes import chat, feedback, health, pages
+from web.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from web.templating import STATIC_DIR, make_templates
+
+log = logging.getLogger("web")
+
+MAX_BODY_BYTES = 32 * 1024
+
+
+def _load_bot(app: FastAPI, settings: Settings) -> None:
+    try:
+        app.state.bot = Bot.build_if_missing(settings)
+        log.info("bot ready on index generation %s", app.state.bot.generation.id)
+    except Exception as e:  # noqa: BLE001 - reported by /readyz and the log; the process stays up for /healthz
+        log.exception("the bot could not be loaded")
+        app.state.bot_error = f"{type(e).__name__}: {e}"
+
+
+def create_app(settings: Settings | None = None, bot: Bot | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = LogStore(settings.database_url)
+        store.migrate()
+        app.state.logstore = store
+        app.state.bot = bot
+        app.state.bot_error = None
+        if bot is None:
+            threading.Thread(target=_load_bot, args=(app, settings), name="bot-loader", daemon=True).start()
+        yield
+        store.close()
+
+    app = FastAPI(
+        title="台東区 子育てチャット API",
+        description="Answers parents' questions about Taito ward childcare procedures, with sources and hand-offs.",
+        version="1.0",
+        lifespan=lifespan,
+        # Swagger UI loads from a CDN with inline script, which the CSP forbids; the schema is at /openapi.json.
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.bot = bot
+    app.state.bot_error = None
+    app.state.templates = make_templates()
+    app.state.chat_limiter = RateLimiter(settings.rate_limit_per_minute)
+    # feedback and furigana are cheap, but still bounded per client
+    app.state.light_limiter = RateLimiter(settings.rate_limit_per_minute * 4)
+
+    errors.install(app)
+    app.include_router(chat.router)
+    app.include_router(feedback.router)
+    app.include_router(health.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type"],
+            max_age=600,
+        )
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(SecurityHeadersMiddleware, frame_origins=settings.frame_ancestors)
+    return app

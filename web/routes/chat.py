@@ -1,0 +1,91 @@
+"""``POST /api/chat``, the same answer as Server-Sent Events at ``/api/chat/stream``, and ``POST /api/furigana``.
+
+Multi-turn: the session's earlier turns (masked question + topic document) come from the log store, keyed by
+``session_id``, so the server, not the browser, decides what 「いくら?」 is about.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+
+from bot.jatext import furigana
+from bot.logstore import LogStore
+from bot.service import Bot
+from web.deps import BotDep, ChatRateLimit, LightRateLimit, LogStoreDep
+from web.schemas import ChatRequest, ChatResponse, ErrorResponse, FuriganaRequest, FuriganaResponse, RubySegment
+
+router = APIRouter(prefix="/api", tags=["chat"])
+
+ERRORS: dict[int | str, dict[str, object]] = {code: {"model": ErrorResponse} for code in (400, 413, 422, 429, 503)}
+_SENTENCE = re.compile(r"[^。\n]*(?:。|\n|$)")
+
+
+def new_session_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def ruby(paragraphs: list[str]) -> list[list[RubySegment]]:
+    return [[RubySegment(text=s, reading=r) for s, r in furigana(p)] for p in paragraphs]
+
+
+def answer_turn(bot: Bot, store: LogStore, req: ChatRequest) -> ChatResponse:
+    session_id = req.session_id or new_session_id()
+    result = bot.ask(req.message, store.history(session_id))
+    message_id = store.record_message(session_id, req.message, result)
+    return ChatResponse.of(result, session_id, message_id, ruby(result.body) if req.furigana else None)
+
+
+def _event(name: str, data: object) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def sse(resp: ChatResponse) -> Iterator[str]:
+    """``meta`` (ids and kind), ``delta`` per sentence of each paragraph, then ``done`` with the whole response."""
+    yield _event("meta", {"session_id": resp.session_id, "message_id": resp.message_id, "kind": resp.kind})
+    for i, paragraph in enumerate(resp.body):
+        for piece in _SENTENCE.findall(paragraph):
+            if piece:
+                yield _event("delta", {"paragraph": i, "text": piece})
+    yield _event("done", resp.model_dump())
+
+
+def _stream(resp: ChatResponse) -> StreamingResponse:
+    return StreamingResponse(
+        sse(resp),
+        media_type="text/event-stream; charset=utf-8",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+_SSE_DOC = {200: {"content": {"text/event-stream": {}}, "description": "events: meta, delta…, done"}}
+
+
+@router.post("/chat", response_model=ChatResponse, responses=ERRORS, dependencies=[ChatRateLimit])
+def chat(req: ChatRequest, bot: BotDep, store: LogStoreDep) -> ChatResponse:
+    """Answer one question. Send back the returned `session_id` with the next question for follow-ups."""
+    return answer_turn(bot, store, req)
+
+
+@router.post("/chat/stream", responses={**ERRORS, **_SSE_DOC}, dependencies=[ChatRateLimit])
+def chat_stream(req: ChatRequest, bot: BotDep, store: LogStoreDep) -> StreamingResponse:
+    """The same answer as Server-Sent Events (the page reads this with fetch, so errors stay JSON)."""
+    return _stream(answer_turn(bot, store, req))
+
+
+@router.get("/chat/stream", responses={**ERRORS, **_SSE_DOC}, dependencies=[ChatRateLimit])
+def chat_stream_get(req: Annotated[ChatRequest, Query()], bot: BotDep, store: LogStoreDep) -> StreamingResponse:
+    """For `EventSource` clients: the question in the query string."""
+    return _stream(answer_turn(bot, store, req))
+
+
+@router.post("/furigana", response_model=FuriganaResponse, responses=ERRORS, dependencies=[LightRateLimit])
+def furigana_for(req: FuriganaRequest) -> FuriganaResponse:
+    """Ruby segments for texts already shown (used when a parent turns ふりがな on after an answer arrived)."""
+    return FuriganaResponse(ruby=ruby(req.texts))

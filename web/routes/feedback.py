@@ -1,0 +1,26 @@
+"""``POST /api/feedback``: 役に立った / 役に立たなかった on one answer, with an optional (masked) comment."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from bot.logstore import UnknownMessage
+from web.deps import LightRateLimit, LogStoreDep
+from web.errors import ApiError
+from web.schemas import ErrorResponse, FeedbackRequest, FeedbackResponse
+
+router = APIRouter(prefix="/api", tags=["feedback"])
+
+
+@router.post(
+    "/feedback",
+    response_model=FeedbackResponse,
+    responses={code: {"model": ErrorResponse} for code in (400, 404, 422, 429)},
+    dependencies=[LightRateLimit],
+)
+def post_feedback(req: FeedbackRequest, store: LogStoreDep) -> FeedbackResponse:
+    try:
+        fid = store.record_feedback(req.message_id, req.helpful, req.comment, req.session_id)
+    except UnknownMessage:
+        raise ApiError(404, "unknown_message", "評価する回答が見つかりませんでした。") from None
+    return FeedbackResponse(feedback_id=fid)

@@ -1,0 +1,407 @@
+/* 台東区 子育てチャット: the page script. No dependencies, no inline handlers (the CSP forbids them).
+ * Everything the parent types or the bot answers goes into the page with textContent, never innerHTML. */
+(function () {
+  "use strict";
+
+  var STREAM_URL = "/api/chat/stream";
+  var NETWORK_ERROR = "通信できませんでした。インターネット接続を確認して、もう一度お試しください。";
+  var EMPTY_MESSAGE = "質問を入力してください。";
+
+  function load(key) {
+    try { return window.sessionStorage.getItem(key); } catch (e) { return null; }
+  }
+  function save(key, value) {
+    try { window.sessionStorage.setItem(key, value); } catch (e) { /* storage disabled: settings last for this page */ }
+  }
+
+  var root = document.documentElement;
+  var log = document.getElementById("log");
+  var form = document.getElementById("composer");
+  var input = document.getElementById("composer-input");
+  var send = document.getElementById("composer-send");
+  var count = document.getElementById("composer-count");
+  var composerError = document.getElementById("composer-error");
+  var toggleFurigana = document.getElementById("toggle-furigana");
+  var toggleLarge = document.getElementById("toggle-large");
+  if (!log || !form) return;
+
+  var state = {
+    sessionId: load("kosodate.session") || null,
+    furigana: load("kosodate.furigana") === "1",
+    large: load("kosodate.large") === "1",
+    busy: false
+  };
+
+  // ---- settings ----
+  function applySettings() {
+    root.classList.toggle("show-furigana", state.furigana);
+    root.classList.toggle("large-text", state.large);
+    toggleFurigana.setAttribute("aria-pressed", String(state.furigana));
+    toggleLarge.setAttribute("aria-pressed", String(state.large));
+  }
+  toggleFurigana.addEventListener("click", function () {
+    state.furigana = !state.furigana;
+    save("kosodate.furigana", state.furigana ? "1" : "0");
+    applySettings();
+    if (state.furigana) addRubyToShownAnswers();
+  });
+  toggleLarge.addEventListener("click", function () {
+    state.large = !state.large;
+    save("kosodate.large", state.large ? "1" : "0");
+    applySettings();
+  });
+  applySettings();
+
+  // ---- small DOM helpers ----
+  function el(tag, className, text) {
+    var e = document.createElement(tag);
+    if (className) e.className = className;
+    if (text !== undefined && text !== null) e.textContent = text;
+    return e;
+  }
+  function part(root, selector) { return root.querySelector(selector); }
+  function show(node) { node.hidden = false; return node; }
+  function clone(id) { return document.getElementById(id).content.firstElementChild.cloneNode(true); }
+  function formatDate(iso) {
+    var p = String(iso || "").split("-");
+    if (p.length !== 3) return iso;
+    return Number(p[0]) + "年" + Number(p[1]) + "月" + Number(p[2]) + "日";
+  }
+  function scrollToEnd(node) {
+    if (node && node.scrollIntoView) node.scrollIntoView({ block: "nearest" });
+  }
+  function externalLink(href, text, className) {
+    var a = el("a", className, text);
+    a.href = href;
+    a.target = "_blank";
+    a.rel = "noopener noreferrer";
+    a.appendChild(el("span", "sr-only", "(新しいタブで開きます)"));
+    return a;
+  }
+  function safeHref(url) {
+    return /^(https?:|tel:)/i.test(String(url || "")) ? url : null;
+  }
+
+  // ---- rendering ----
+  function fillParagraph(p, text, segments) {
+    p.textContent = "";
+    if (!segments) { p.textContent = text; return; }
+    segments.forEach(function (s) {
+      if (s.reading) {
+        var ruby = el("ruby", null, s.text);
+        ruby.appendChild(el("rp", null, "("));
+        ruby.appendChild(el("rt", null, s.reading));
+        ruby.appendChild(el("rp", null, ")"));
+        p.appendChild(ruby);
+      } else {
+        p.appendChild(document.createTextNode(s.text));
+      }
+    });
+  }
+
+  function renderBody(view, paragraphs, ruby) {
+    var body = part(view, ".msg-body");
+    body.textContent = "";
+    paragraphs.forEach(function (text, i) {
+      var p = el("p", "msg-paragraph");
+      fillParagraph(p, text, ruby ? ruby[i] : null);
+      body.appendChild(p);
+    });
+    view.dataset.ruby = ruby ? "1" : "";
+    view._paragraphs = paragraphs;
+  }
+
+  function chipButton(choice, className) {
+    var b = el("button", className, choice.label);
+    b.type = "button";
+    b.addEventListener("click", function () { ask(choice.query); });
+    return b;
+  }
+
+  function renderDone(view, data) {
+    view.classList.add("kind-" + data.kind);
+    part(view, ".msg-status").hidden = true;
+
+    if (data.emergency_numbers && data.emergency_numbers.length) {
+      var list = part(view, ".emergency-list");
+      data.emergency_numbers.forEach(function (n) {
+        var a = el("a", "tel-big");
+        a.href = n.tel;
+        a.appendChild(el("span", "tel-number", n.number));
+        a.appendChild(el("span", "tel-label", n.label));
+        var li = el("li");
+        li.appendChild(a);
+        list.appendChild(li);
+      });
+      show(part(view, ".emergency"));
+    }
+
+    renderBody(view, data.body || [], data.ruby);
+
+    if (data.choices && data.choices.length) {
+      var choices = part(view, ".choice-list");
+      data.choices.forEach(function (c) {
+        var li = el("li");
+        li.appendChild(chipButton(c, "button choice"));
+        choices.appendChild(li);
+      });
+      show(part(view, ".choices"));
+    }
+
+    if (data.citations && data.citations.length) {
+      var sources = part(view, ".source-list");
+      data.citations.forEach(function (c) {
+        var li = el("li", "source");
+        var href = safeHref(c.url);
+        li.appendChild(href ? externalLink(href, c.title, "source-link") : el("span", null, c.title));
+        li.appendChild(el("span", "as-of", "情報の時点:" + formatDate(c.as_of)));
+        sources.appendChild(li);
+      });
+      show(part(view, ".sources"));
+    }
+
+    var h = data.handoff;
+    if (h && safeHref(h.url)) {
+      var card = part(view, ".handoff");
+      part(card, ".handoff-title").textContent = h.title;
+      part(card, ".handoff-link").href = h.url;
+      var req = part(card, ".handoff-requires");
+      if (h.needs_my_number_card) {
+        req.textContent = "マイナンバーカードが必要です。";
+        req.classList.add("needs-card");
+      } else {
+        req.textContent = "マイナンバーカードは不要です。";
+      }
+      var others = (h.requires || []).filter(function (r) { return r.indexOf("マイナンバー") < 0; });
+      if (others.length) req.textContent += "(ほかに必要:" + others.join("、") + ")";
+      if (h.prepare && h.prepare.length) {
+        var prep = part(card, ".prepare-list");
+        h.prepare.forEach(function (x) { prep.appendChild(el("li", null, x)); });
+        show(part(card, ".handoff-prepare"));
+      }
+      show(card);
+    }
+
+    var o = data.office;
+    if (o) {
+      var office = part(view, ".office");
+      part(office, ".office-name").textContent = o.name;
+      if (o.tel) {
+        var tel = part(office, ".office-tel");
+        tel.href = o.tel;
+        tel.textContent = "電話する " + o.phone;
+        show(part(office, ".office-phone"));
+      }
+      if (o.hours) show(part(office, ".office-hours")).textContent = "受付時間:" + o.hours;
+      if (o.address) show(part(office, ".office-address")).textContent = "場所:" + o.address;
+      show(office);
+    }
+
+    if (data.suggestions && data.suggestions.length) {
+      var chips = part(view, ".suggestions .chip-list");
+      data.suggestions.forEach(function (c) {
+        var li = el("li");
+        li.appendChild(chipButton(c, "chip"));
+        chips.appendChild(li);
+      });
+      show(part(view, ".suggestions"));
+    }
+
+    setUpFeedback(view, data.message_id);
+  }
+
+  function renderError(view, message) {
+    view.classList.add("kind-error");
+    part(view, ".msg-status").hidden = true;
+    var err = show(part(view, ".msg-error"));
+    err.textContent = message;
+  }
+
+  // ---- feedback ----
+  function postJSON(url, payload) {
+    return fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify(payload)
+    }).then(function (res) {
+      return res.json().catch(function () { return {}; }).then(function (body) {
+        if (!res.ok) throw new Error(body.message || body.detail || NETWORK_ERROR);
+        return body;
+      });
+    });
+  }
+
+  function setUpFeedback(view, messageId) {
+    var box = part(view, ".feedback");
+    var status = part(box, ".feedback-status");
+    var commentForm = part(box, ".feedback-form");
+    var buttons = box.querySelectorAll(".feedback-button");
+    var helpful = null;
+    function sendFeedback(comment) {
+      var payload = { message_id: messageId, helpful: helpful, session_id: state.sessionId };
+      if (comment) payload.comment = comment;
+      return postJSON("/api/feedback", payload);
+    }
+    Array.prototype.forEach.call(buttons, function (b) {
+      b.addEventListener("click", function () {
+        helpful = b.dataset.helpful === "true";
+        Array.prototype.forEach.call(buttons, function (x) { x.setAttribute("aria-pressed", String(x === b)); });
+        sendFeedback(null).then(function () {
+          status.textContent = "ありがとうございました。よろしければ、ご意見もお聞かせください(任意)。";
+          show(commentForm);
+        }, function (e) { status.textContent = e.message; });
+      });
+    });
+    commentForm.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var comment = part(commentForm, ".feedback-comment").value.trim();
+      if (!comment) { status.textContent = "ご意見が空です。書かなくても評価は届いています。"; return; }
+      sendFeedback(comment).then(function () {
+        status.textContent = "ご意見を受け付けました。ありがとうございました。";
+        commentForm.hidden = true;
+      }, function (e) { status.textContent = e.message; });
+    });
+    show(box);
+  }
+
+  // ---- furigana for answers shown before the toggle was turned on ----
+  function addRubyToShownAnswers() {
+    var views = Array.prototype.filter.call(log.querySelectorAll(".msg-bot"), function (v) {
+      return v._paragraphs && v._paragraphs.length && !v.dataset.ruby;
+    });
+    views.forEach(function (v) {
+      postJSON("/api/furigana", { texts: v._paragraphs }).then(function (body) {
+        renderBody(v, v._paragraphs, body.ruby);
+      }, function () { /* ruby is a convenience; the plain text stays */ });
+    });
+  }
+
+  // ---- streaming ----
+  function parseEvent(block) {
+    var name = "message";
+    var data = [];
+    block.split("\n").forEach(function (line) {
+      if (line.indexOf("event:") === 0) name = line.slice(6).trim();
+      else if (line.indexOf("data:") === 0) data.push(line.slice(5).replace(/^ /, ""));
+    });
+    return { name: name, data: data.length ? JSON.parse(data.join("\n")) : null };
+  }
+
+  function handleEvent(view, ev) {
+    if (ev.name === "meta") {
+      state.sessionId = ev.data.session_id;
+      save("kosodate.session", state.sessionId);
+      view.dataset.messageId = ev.data.message_id;
+      if (ev.data.kind === "emergency") view.classList.add("kind-emergency");
+    } else if (ev.name === "delta") {
+      var body = part(view, ".msg-body");
+      var p = body.children[ev.data.paragraph];
+      while (!p) {
+        body.appendChild(el("p", "msg-paragraph"));
+        p = body.children[ev.data.paragraph];
+      }
+      p.appendChild(document.createTextNode(ev.data.text));
+    } else if (ev.name === "done") {
+      renderDone(view, ev.data);
+      return true;
+    } else if (ev.name === "error") {
+      renderError(view, (ev.data && ev.data.message) || NETWORK_ERROR);
+      return true;
+    }
+    return false;
+  }
+
+  async function readStream(res, view) {
+    var reader = res.body.getReader();
+    var decoder = new TextDecoder("utf-8");
+    var buffer = "";
+    var finished = false;
+    for (;;) {
+      var chunk = await reader.read();
+      if (chunk.done) break;
+      buffer += decoder.decode(chunk.value, { stream: true });
+      var cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        var block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        if (block.trim()) finished = handleEvent(view, parseEvent(block)) || finished;
+      }
+    }
+    if (!finished) throw new Error(NETWORK_ERROR);
+  }
+
+  function addUserMessage(text) {
+    var node = clone("tpl-user");
+    part(node, ".msg-text").textContent = text;
+    log.appendChild(node);
+  }
+
+  async function ask(text) {
+    text = String(text || "").trim();
+    if (state.busy) return;
+    if (!text) {
+      composerError.textContent = EMPTY_MESSAGE;
+      input.focus();
+      return;
+    }
+    composerError.textContent = "";
+    state.busy = true;
+    send.disabled = true;
+    log.setAttribute("aria-busy", "true");
+    addUserMessage(text);
+    var view = clone("tpl-bot");
+    log.appendChild(view);
+    scrollToEnd(view);
+    try {
+      var payload = { message: text, furigana: state.furigana };
+      if (state.sessionId) payload.session_id = state.sessionId;
+      var res = await fetch(STREAM_URL, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
+        body: JSON.stringify(payload)
+      });
+      if (!res.ok) {
+        var err = await res.json().catch(function () { return {}; });
+        if (err.code === "session_invalid") {
+          state.sessionId = null;
+          save("kosodate.session", "");
+        }
+        renderError(view, err.message || err.detail || NETWORK_ERROR);
+      } else {
+        await readStream(res, view);
+      }
+    } catch (e) {
+      renderError(view, e && e.message ? e.message : NETWORK_ERROR);
+    } finally {
+      state.busy = false;
+      send.disabled = false;
+      log.setAttribute("aria-busy", "false");
+      scrollToEnd(view);
+    }
+  }
+
+  // ---- composer ----
+  function updateCount() { count.textContent = input.value.length + " / 500"; }
+  input.addEventListener("input", updateCount);
+  input.addEventListener("keydown", function (ev) {
+    // Enter sends, Shift+Enter breaks the line; never while an IME is composing kana into kanji.
+    if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing && ev.keyCode !== 229) {
+      ev.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    var text = input.value;
+    if (text.trim() && !state.busy) {
+      input.value = "";
+      updateCount();
+    }
+    ask(text);
+    input.focus();
+  });
+  Array.prototype.forEach.call(document.querySelectorAll(".msg-welcome .chip"), function (b) {
+    b.addEventListener("click", function () { ask(b.dataset.query); });
+  });
+  updateCount();
+})();

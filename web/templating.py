@@ -1,0 +1,35 @@
+"""One ``render()`` helper builds the context every page shares (datasette's habit)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def static_version() -> str:
+    """Changes whenever a static file changes, so browsers never mix an old chat.js with a new page."""
+    return format(max(int(p.stat().st_mtime) for p in STATIC_DIR.iterdir()), "x")
+
+
+def make_templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
+    templates.env.globals["static_version"] = static_version()
+    return templates
+
+
+def render(request: Request, template: str, **context: Any) -> Response:
+    templates: Jinja2Templates = request.app.state.templates
+    shared = {
+        "title": "台東区 子育てチャット",
+        "embed": False,
+        "examples": ["児童手当について教えて", "保育園に入るには?", "夜中に子どもが熱を出した"],
+    }
+    shared.update(context)
+    return templates.TemplateResponse(request, template, shared)
