@@ -139,7 +139,7 @@ ASPECTS: dict[str, tuple[str, list[str]]] = {
     "amount": ("金額・料金", [r"いくら", r"幾ら", r"金額", r"料金", r"費用", r"値段", r"何円", r"なんえん", r"お金", r"おかね",
                             r"無料", r"むりょう", r"ただ(に|で)", r"負担", r"補助(額|は)", r"上限", r"月額", r"助成額", r"円"]),
     "documents": ("必要なもの", [r"必要な(もの|物|書類)", r"ひつようなもの", r"持ち物", r"もちもの", r"持って(いく|行く|く)",
-                              r"もって(いく|く)", r"書類", r"しょるい", r"何(が|を)(いる|要る|必要)", r"用意"]),
+                              r"もって(いく|く|け|こ)", r"持って(け|こ)", r"準備", r"じゅんび", r"書類", r"しょるい", r"何(が|を)(いる|要る|必要)", r"用意"]),
     "deadline": ("期限・受付期間", [r"いつまで", r"期限", r"きげん", r"締め?切", r"しめきり", r"何日以内", r"受付期間",
                                 r"いつから", r"いつ(申|もう)", r"期間", r"日程", r"スケジュール"]),
     "apply": ("申請方法", [r"申請", r"しんせい", r"申し?込", r"もうしこ", r"手続", r"てつづき", r"どうやって", r"やり方",
@@ -159,6 +159,7 @@ _ASPECT_WORDS = {
     "場所", "連絡", "先", "いくら", "時", "よい", "良い", "欲しい", "下さる", "くれる", "もらう",
 }  # fmt: skip
 _ANAPHORA = re.compile(r"(それ|その|そっち|そこ|これ|この制度|あれ|さっきの|上の)")
+_SENTENCE = re.compile(r"(?<=[。!?])|\n")
 _UNKNOWN = re.compile(
     r"(確認できていません|確認できませんでした|わかっていません|分かっていません|未確認|載っていません|わかりません|分かりません|確認できない)"
 )
@@ -189,8 +190,11 @@ class Thresholds:
 
     min_coverage: float = 0.45  # below this share of the query's weighted terms, the top document does not answer
     min_dense: float = 0.42  # ...unless the dense leg is this sure
-    clarify_ratio: float = 0.92  # second candidate's score / top score at or above this → ask which one
-    clarify_max_words: int = 2  # only short, generic questions are ambiguous enough to ask back
+    # A short question that names no service (no title or alias of the top document) is ambiguous when another
+    # document scores close: one word → a looser ratio, two words → a stricter one. Longer questions are answered.
+    clarify_ratio: float = 0.75
+    clarify_ratio_one_word: float = 0.45
+    clarify_max_words: int = 2
 
 
 class Answerer:
@@ -240,13 +244,12 @@ class Answerer:
         if len(cands) > 1:
             second = cands[1]
             n_words = len([w for w in content_words(q) if w not in _ASPECT_WORDS])
-            named_top, named_second = self._names(q, top.doc_id), self._names(q, second.doc_id)
-            if (
-                not (named_top and not named_second)
-                and second.score >= self.t.clarify_ratio * top.score
-                and n_words <= self.t.clarify_max_words
-                and second.coverage >= self.t.min_coverage
-                and abs(second.coverage - top.coverage) < 0.15
+            named_top = self._names(q, top.doc_id)
+            ratio = second.score / top.score if top.score else 1.0
+            generic = not named_top and second.coverage >= 0.8 * top.coverage
+            if generic and (
+                (n_words <= 1 and ratio >= self.t.clarify_ratio_one_word)
+                or (n_words <= self.t.clarify_max_words and ratio >= self.t.clarify_ratio)
             ):
                 return self._clarify(q, cands, aspects, debug, "two documents match about equally")
         return self._compose(q, gen.kb.procedures[top.doc_id], aspects, debug, "", top)
@@ -310,40 +313,45 @@ class Answerer:
         reason: str,
         cand: Candidate | None = None,
     ) -> AnswerResult:
-        wanted = [a for a in aspects if a != "contact"] or []
+        """Quote the sections that were asked about (by aspect, then by retrieval score), never more than needed."""
+        wanted = [a for a in aspects if a != "contact"]
         chosen: list[str] = []
         missing: list[str] = []
         for a in wanted:
             sec = p.section(a)
-            if sec is None or _UNKNOWN.search(sec.text.split("\n")[0]):
+            if sec is None or _UNKNOWN.search(sec.first_sentence):
                 missing.append(a)
             if sec is not None:
                 chosen.append(sec.heading)
+        gap = self._stated_gap(q, p)
         overview = p.section("overview")
-        if not wanted and overview is not None and _UNKNOWN.search(overview.first_sentence):
-            missing = ["overview"]
-            wanted = ["overview"]
-            chosen = [overview.heading]
-        elif not wanted:
-            chosen = [s.heading for s in p.sections if s.key == "overview"]
-            best = self._best_section(cand) if cand else None
-            if best and best not in chosen and best not in ("注意", "問い合わせ"):
-                chosen.append(best)
-            elif (sec := p.section("apply")) is not None and sec.heading not in chosen:
-                chosen.append(sec.heading)
+        if not gap and not wanted and overview is not None and _UNKNOWN.search(overview.first_sentence):
+            gap = overview.first_sentence  # a document that exists to say "this is not known here"
+        best = [h for h in self._best_sections(cand, 2) if h not in ("注意", "問い合わせ")] if cand else []
+        if not wanted:
+            chosen = [sec.heading for sec in p.sections if sec.key == "overview"]
+            extra = best[:1] or [sec.heading for sec in p.sections if sec.key == "apply"]
+            chosen += [h for h in extra if h not in chosen]
+        elif best and best[0] not in chosen and len(chosen) < 2:
+            chosen.append(best[0])  # the retrieval's best section often holds the detail the aspect words missed
         body: list[str] = []
-        if missing and missing != ["overview"]:
+        if gap:
+            body.append(gap)
+        elif missing:
             names = "・".join(ASPECTS[a][0] for a in missing)
             body.append(f"{p.title}の{names}は、ここでは確認できていません。")
+        if overview is not None and overview.heading not in chosen and not gap:
+            body.append(overview.first_sentence)
         for heading in chosen:
             sec = p.section(heading)
-            if sec is not None:
+            if sec is not None and sec.text not in body:
                 body.append(sec.text)
         caution = p.section("caution")
         if caution:
             body.append("※" + caution.first_sentence)
         office = self._office(p.office)
-        kind = AnswerKind.NO_ANSWER if missing and len(missing) == len(wanted) else AnswerKind.ANSWER
+        unknown = bool(gap) or (bool(missing) and len(missing) == len(wanted))
+        kind = AnswerKind.NO_ANSWER if unknown else AnswerKind.ANSWER
         if kind is AnswerKind.NO_ANSWER and office and office.phone:
             body.append(f"くわしくは、{office.name}({office.phone})にお問い合わせください。")
         r = AnswerResult(
@@ -357,18 +365,57 @@ class Answerer:
             topic=p.id,
             aspects=aspects,
             sections=chosen,
-            reason=reason or ("the document says this is not known" if kind is AnswerKind.NO_ANSWER else "answered"),
+            reason=reason or ("the document says this is not known" if unknown else "answered"),
             candidates=debug or [],
             suggestions=self._suggestions(p, chosen),
         )
         return self._finish(r, [p])
 
-    def _best_section(self, cand: Candidate | None) -> str | None:
-        if not cand:
+    def _stated_gap(self, q: str, p: Procedure) -> str | None:
+        """The document's own sentence saying that what the parent asks about is not known here, if there is one.
+
+        It counts when a specific word of the question (not a title or alias word) occurs in the document only in
+        sentences that say "not known": 「キャンセル料は確認できていません」 answers 「キャンセル料は?」 honestly, while
+        a word the document also uses in a known fact means the document does answer.
+        """
+        title_words = set(content_words(p.title)) | {w for a in p.aliases for w in content_words(a)}
+        words = [w for w in content_words(q) if w not in _ASPECT_WORDS and w not in title_words and len(w) >= 2]
+        if not words:
             return None
-        for cid in self.retriever.best_chunks(cand, 1):
-            return self.gen.chunks[self.gen.chunk_index[cid]].heading
+        known: list[str] = []
+        unknown: list[str] = []
+        for sec in p.sections:
+            if sec.key == "caution":
+                continue
+            for sentence in _SENTENCE.split(sec.text):
+                if sentence.strip():
+                    (unknown if _UNKNOWN.search(sentence) else known).append(normalize(sentence))
+        known_text = "\n".join(known)
+        for w in words:
+            if w in known_text:
+                continue
+            for sentence in unknown:
+                if w in sentence:
+                    return self._original_sentence(p, sentence)
         return None
+
+    @staticmethod
+    def _original_sentence(p: Procedure, normalized: str) -> str:
+        for sec in p.sections:
+            for sentence in _SENTENCE.split(sec.text):
+                if normalize(sentence) == normalized:
+                    return sentence.strip().lstrip("-・ ")
+        return normalized
+
+    def _best_sections(self, cand: Candidate | None, n: int) -> list[str]:
+        if not cand:
+            return []
+        out: list[str] = []
+        for cid in self.retriever.best_chunks(cand, n + 2):
+            heading = self.gen.chunks[self.gen.chunk_index[cid]].heading
+            if heading not in out:
+                out.append(heading)
+        return out[:n]
 
     def _suggestions(self, p: Procedure, shown: list[str]) -> list[Choice]:
         labels = {"amount": "いくら?", "documents": "何が必要?", "deadline": "いつまで?", "apply": "申し込み方法は?",

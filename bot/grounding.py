@@ -30,7 +30,8 @@ class Violation:
         return f"{self.kind}: {self.fact}"
 
 
-def _expand(text: str) -> str:
+def normalize_numbers(text: str) -> str:
+    """NFKC, no thousands separators, 万/千 expanded, eras as R/H: the form both sides are compared in."""
     t = nfkc(text)
     t = re.sub(r"(?<=\d),(?=\d{3})", "", t)
     t = t.replace("ヵ月", "か月").replace("ヶ月", "か月").replace("ケ月", "か月").replace("カ月", "か月")
@@ -50,7 +51,7 @@ def _expand(text: str) -> str:
 
 def extract_facts(text: str) -> tuple[set[str], set[str]]:
     """Return (phone-like numbers, number+unit tokens) found in text."""
-    t = _expand(_CITATION.sub(" ", text))
+    t = normalize_numbers(_CITATION.sub(" ", text))
     phones = {next(g for g in m.groups() if g) for m in _PHONE.finditer(t)}
     rest = _PHONE.sub(" ", t)
     rest = re.sub(r"\d{1,2}:\d{2}", lambda m: " " + m.group(0).replace(":", "時") + "分 ", rest)

@@ -136,8 +136,9 @@ class Retriever:
         # score (a stand-in for IDF). Words the index has never seen count as missing with the highest weight, so
         # 「ピアノ発表会の衣装」 is not "covered" by a document that only shares 子ども.
         hits: dict = {"__weights__": {}}  # type: ignore[type-arg]
-        words = [t for t in all_terms if t.startswith("w:")]
-        scored = words if words else terms
+        # Kana-only questions: Sudachi's words for kana are unreliable, so coverage counts reading bigrams instead.
+        words = [t for t in all_terms if t.startswith("w:")] if has_kanji(q) or not _is_kana_only(q) else []
+        scored = words if words else [t for t in all_terms if not t.startswith(("w:", "s:"))]
         for t in scored:
             if t not in vocab:
                 continue
