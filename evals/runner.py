@@ -148,6 +148,7 @@ def evaluate_item(bot: Any, item: EvalItem, readability: Callable[[str], float] 
         "jreadability": score,
         "latency_ms": result.latency_ms,
         "reason": getattr(result, "reason", ""),
+        "llm": result.llm_reason,  # "" without an LLM; "llm" when its validated text was shown; else why it fell back
         "pass": passed,
         "fail_reasons": reasons,
     }
@@ -155,6 +156,9 @@ def evaluate_item(bot: Any, item: EvalItem, readability: Callable[[str], float] 
 
 def build_report(records: Sequence[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
     summary = metrics.summarize(records)
+    llm_rows = [r for r in records if r.get("llm")]
+    if llm_rows:  # LLM mode: how often the model's text survived validation (the rest fell back to the composed one)
+        summary["llm_used_rate"] = sum(r["llm"] == "llm" for r in llm_rows) / len(llm_rows)
     return {
         "meta": meta,
         "summary": summary,
