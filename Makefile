@@ -28,7 +28,13 @@ run: install
 chat: install
 	$(PY) -m bot chat
 
-test: install chromium
+# axe-core from npm for the accessibility test (a test tool, never served to parents).
+AXE := tools/axe/node_modules/axe-core/axe.min.js
+$(AXE): tools/axe/package.json tools/axe/package-lock.json
+	cd tools/axe && npm ci --no-audit --no-fund --silent
+	touch $@
+
+test: install chromium $(AXE)
 	$(PY) -m pytest -q
 
 test-fast: install

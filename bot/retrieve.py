@@ -116,10 +116,11 @@ class Retriever:
             cands.append(c)
         cands.sort(key=lambda c: (-c.score, -c.coverage, c.doc_id))
         cands = [c for c in cands if c.score > 0 or c.dense_raw > 0][:k]
-        for c in cands:
-            for cid in set(chunk_kw) | set(chunk_dense):
-                if gen.chunks[gen.chunk_index[cid]].doc_id == c.doc_id:
-                    c.chunk_scores[cid] = (1 - w) * ck_n.get(cid, 0.0) + w * cd_n.get(cid, 0.0)
+        by_doc = {c.doc_id: c for c in cands}
+        for cid in set(chunk_kw) | set(chunk_dense):
+            c = by_doc.get(gen.chunks[gen.chunk_index[cid]].doc_id)
+            if c is not None:
+                c.chunk_scores[cid] = (1 - w) * ck_n.get(cid, 0.0) + w * cd_n.get(cid, 0.0)
         return Retrieval(query, cands, use_dense)
 
     def _keyword(self, gen: Generation, q: str) -> tuple[dict[str, float], dict]:  # type: ignore[type-arg]

@@ -256,3 +256,29 @@ def test_screenshots(browser: Any, server: Any, host_page: str) -> None:
         pg.screenshot(path=str(SCREENSHOTS / f"widget-{width}.png"))
         context.close()
     assert (SCREENSHOTS / "chat-390.png").stat().st_size > 10_000
+
+
+AXE = Path(__file__).resolve().parents[2] / "tools" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.mark.parametrize("question", ["児童手当はいくら?", "子どもが息をしていない", "手当"])
+def test_accessibility_has_no_serious_violations(browser: Any, server: Any, question: str) -> None:
+    """axe-core (installed from npm by `make test`) finds no serious or critical WCAG 2.1 A/AA violations."""
+    assert AXE.exists(), "run `make test` (it installs axe-core from npm into tools/axe)"
+    # bypass_csp only lets the test inject axe; the page itself is tested under its real CSP in the other tests
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP", bypass_csp=True)
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    try:
+        pg.goto(server.url + "/")
+        ask(pg, question)
+        pg.add_script_tag(path=str(AXE))
+        result = pg.evaluate(
+            "async () => { const r = await axe.run(document, {runOnly: {type: 'tag', values: "
+            "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}); "
+            "return r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help})); }"
+        )
+        bad = [v for v in result if v["impact"] in ("serious", "critical")]
+        assert bad == [], bad
+    finally:
+        context.close()
