@@ -19,6 +19,7 @@ class StubLLM:
         self.delay = 0.0
         self.status = 200
         self.requests: list[dict[str, Any]] = []
+        self.paths: list[str] = []
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -28,6 +29,7 @@ class StubLLM:
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 stub.requests.append(body)
+                stub.paths.append(self.path)
                 if stub.delay:
                     time.sleep(stub.delay)
                 if stub.status != 200:
