@@ -165,6 +165,15 @@ _UNKNOWN = re.compile(
 )
 
 
+_REFERRAL = re.compile(r"(聞いて|問い合わせ|確かめて|確認して|相談して)")
+
+
+def _all_unknown(text: str) -> bool:
+    """Every sentence of the section says "not known here" or refers the parent elsewhere."""
+    sentences = [x for x in _SENTENCE.split(text) if x.strip()]
+    return bool(sentences) and all(_UNKNOWN.search(x) or _REFERRAL.search(x) for x in sentences)
+
+
 def detect_aspects(question: str) -> list[str]:
     folded = to_hiragana(nfkc(question))
     return [k for k, rx in _ASPECT_RX.items() if rx.search(folded)]
@@ -319,19 +328,33 @@ class Answerer:
         missing: list[str] = []
         for a in wanted:
             sec = p.section(a)
-            if sec is None or _UNKNOWN.search(sec.first_sentence):
+            if sec is None:
+                continue  # no such section: the retrieval's best sections below may still hold the answer
+            chosen.append(sec.heading)
+            if _all_unknown(sec.text) or (
+                _UNKNOWN.search(sec.first_sentence) and not self._asks_known_detail(q, p, sec.text)
+            ):
                 missing.append(a)
-            if sec is not None:
-                chosen.append(sec.heading)
+        asked = list(chosen)
         gap = self._stated_gap(q, p)
-        overview = p.section("overview")
-        if not gap and not wanted and overview is not None and _UNKNOWN.search(overview.first_sentence):
-            gap = overview.first_sentence  # a document that exists to say "this is not known here"
         best = [h for h in self._best_sections(cand, 2) if h not in ("注意", "問い合わせ")] if cand else []
-        if not wanted:
-            chosen = [sec.heading for sec in p.sections if sec.key == "overview"]
-            extra = best[:1] or [sec.heading for sec in p.sections if sec.key == "apply"]
-            chosen += [h for h in extra if h not in chosen]
+        overview = p.section("overview")
+        best_sec = p.section(best[0]) if best else None
+        if (
+            not gap
+            and not chosen
+            and overview is not None
+            and _UNKNOWN.search(overview.first_sentence)
+            and (best_sec is None or best_sec is overview or _UNKNOWN.search(best_sec.first_sentence))
+        ):
+            gap = overview.first_sentence  # a document that exists to say "this is not known here"
+        if not chosen:
+            if "contact" in aspects and (sec := p.section("contact")) is not None:
+                chosen = [sec.heading]
+            else:
+                chosen = [sec.heading for sec in p.sections if sec.key == "overview"]
+                extra = best[:1] or [sec.heading for sec in p.sections if sec.key == "apply"]
+                chosen += [h for h in extra if h not in chosen]
         elif best and best[0] not in chosen and len(chosen) < 2:
             chosen.append(best[0])  # the retrieval's best section often holds the detail the aspect words missed
         body: list[str] = []
@@ -350,7 +373,7 @@ class Answerer:
         if caution:
             body.append("※" + caution.first_sentence)
         office = self._office(p.office)
-        unknown = bool(gap) or (bool(missing) and len(missing) == len(wanted))
+        unknown = bool(gap) or (bool(missing) and len(missing) == len(asked))
         kind = AnswerKind.NO_ANSWER if unknown else AnswerKind.ANSWER
         if kind is AnswerKind.NO_ANSWER and office and office.phone:
             body.append(f"くわしくは、{office.name}({office.phone})にお問い合わせください。")
@@ -378,8 +401,7 @@ class Answerer:
         sentences that say "not known": 「キャンセル料は確認できていません」 answers 「キャンセル料は?」 honestly, while
         a word the document also uses in a known fact means the document does answer.
         """
-        title_words = set(content_words(p.title)) | {w for a in p.aliases for w in content_words(a)}
-        words = [w for w in content_words(q) if w not in _ASPECT_WORDS and w not in title_words and len(w) >= 2]
+        words = self._specific_words(q, p)
         if not words:
             return None
         known: list[str] = []
@@ -398,6 +420,15 @@ class Answerer:
                 if w in sentence:
                     return self._original_sentence(p, sentence)
         return None
+
+    def _specific_words(self, q: str, p: Procedure) -> list[str]:
+        title_words = set(content_words(p.title)) | {w for a in p.aliases for w in content_words(a)}
+        return [w for w in content_words(q) if w not in _ASPECT_WORDS and w not in title_words and len(w) >= 2]
+
+    def _asks_known_detail(self, q: str, p: Procedure, text: str) -> bool:
+        """Does a specific word of the question occur in a sentence of ``text`` that states a known fact?"""
+        known = [normalize(x) for x in _SENTENCE.split(text) if x.strip() and not _UNKNOWN.search(x)]
+        return any(w in x for w in self._specific_words(q, p) for x in known)
 
     @staticmethod
     def _original_sentence(p: Procedure, normalized: str) -> str:

@@ -118,9 +118,9 @@ class Retriever:
         cands = [c for c in cands if c.score > 0 or c.dense_raw > 0][:k]
         by_doc = {c.doc_id: c for c in cands}
         for cid in set(chunk_kw) | set(chunk_dense):
-            c = by_doc.get(gen.chunks[gen.chunk_index[cid]].doc_id)
-            if c is not None:
-                c.chunk_scores[cid] = (1 - w) * ck_n.get(cid, 0.0) + w * cd_n.get(cid, 0.0)
+            owner = by_doc.get(gen.chunks[gen.chunk_index[cid]].doc_id)
+            if owner is not None:
+                owner.chunk_scores[cid] = (1 - w) * ck_n.get(cid, 0.0) + w * cd_n.get(cid, 0.0)
         return Retrieval(query, cands, use_dense)
 
     def _keyword(self, gen: Generation, q: str) -> tuple[dict[str, float], dict]:  # type: ignore[type-arg]
