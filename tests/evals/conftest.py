@@ -74,16 +74,15 @@ def tiny_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     forms["forms"] = kept
     (kdir / "forms.yaml").write_text(yaml.safe_dump(forms, allow_unicode=True), encoding="utf-8")
     env = {"BOT_DATA_DIR": str(base / "data"), "BOT_KNOWLEDGE_DIR": str(kdir)}
-    with pytest.MonkeyPatch.context() as mp:
-        for k, v in env.items():
-            mp.setenv(k, v)
-        from bot.config import Settings
-        from bot.embeddings import get_embedder
-        from bot.index import Indexer
+    # Built with explicit settings: a session fixture must not leave BOT_* variables set for other test packages
+    # (the web tests would then serve this four-document index).
+    from bot.config import Settings
+    from bot.embeddings import get_embedder
+    from bot.index import Indexer
 
-        settings = Settings()
-        Indexer(settings, get_embedder(settings.embedder, settings)).update()
-        yield env
+    settings = Settings(data_dir=base / "data", knowledge_dir=kdir)
+    Indexer(settings, get_embedder(settings.embedder, settings)).update()
+    yield env
 
 
 @pytest.fixture

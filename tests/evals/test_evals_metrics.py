@@ -198,6 +198,10 @@ def test_compare_marks_regressions_and_changed_items() -> None:
     c = metrics.compare(cur, base)
     assert c["summary"]["pass_rate"]["delta"] == pytest.approx(-0.1) and c["summary"]["pass_rate"]["regression"]
     assert not c["summary"]["hit@1"]["regression"]
+    tiny = metrics.compare(
+        {**cur, "summary": {**cur["summary"], "n": 4}}, {**base, "summary": {**base["summary"], "n": 4}}
+    )
+    assert not tiny["summary"]["latency_p50_ms"]["regression"]  # 4 items: timing is noise, never a regression
     assert not c["summary"]["latency_p95_ms"]["regression"]  # +40% is within the 50% noise allowance
     assert c["summary"]["latency_p50_ms"]["regression"]  # 10x slower
     assert not c["summary"]["jreadability"]["regression"]  # informational only

@@ -87,7 +87,7 @@ def test_question_streams_an_answer_with_source_and_handoff(page: Any) -> None:
 
 
 def test_suggestion_and_clarify_choices_are_buttons(page: Any) -> None:
-    answer = ask(page, "保育園")
+    answer = ask(page, "手当")
     choices = answer.locator(".choices button")
     assert choices.count() >= 2
     choices.first.click()
