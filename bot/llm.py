@@ -97,6 +97,25 @@ def validate(text: str, sources: list[Source]) -> tuple[list[Violation], list[in
     return bad, cited
 
 
+def build_chat_model(settings: Settings) -> Any:
+    """The langchain chat model for the configured endpoint (OpenAI-compatible or Azure OpenAI)."""
+    s = settings
+    common: dict[str, Any] = {"temperature": 0, "max_retries": 0, "timeout": s.llm_timeout}
+    if s.llm_azure_endpoint:
+        from langchain_openai import AzureChatOpenAI
+
+        return AzureChatOpenAI(
+            azure_endpoint=s.llm_azure_endpoint,
+            azure_deployment=s.llm_azure_deployment or s.llm_model,
+            api_version=s.llm_azure_api_version,
+            api_key=s.llm_api_key,
+            **common,
+        )
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(base_url=s.llm_base_url, model=s.llm_model, api_key=s.llm_api_key or "not-needed", **common)
+
+
 class LLMWriter:
     def __init__(self, settings: Settings, kb_provider: Any):
         self.settings = settings
@@ -104,21 +123,7 @@ class LLMWriter:
         self._model = self._build_model()
 
     def _build_model(self) -> Any:
-        s = self.settings
-        common: dict[str, Any] = {"temperature": 0, "max_retries": 0, "timeout": s.llm_timeout}
-        if s.llm_azure_endpoint:
-            from langchain_openai import AzureChatOpenAI
-
-            return AzureChatOpenAI(
-                azure_endpoint=s.llm_azure_endpoint,
-                azure_deployment=s.llm_azure_deployment or s.llm_model,
-                api_version=s.llm_azure_api_version,
-                api_key=s.llm_api_key,
-                **common,
-            )
-        from langchain_openai import ChatOpenAI
-
-        return ChatOpenAI(base_url=s.llm_base_url, model=s.llm_model, api_key=s.llm_api_key or "not-needed", **common)
+        return build_chat_model(self.settings)
 
     def _sources_for(self, result: AnswerResult) -> list[Source]:
         doc_ids = [c.doc_id for c in result.citations]

@@ -66,7 +66,14 @@ def run_dataset(args: argparse.Namespace) -> dict[str, Any]:
         ingest = Indexer(settings, embedder).update()
         print(f"index {ingest.generation}: {ingest.summary()}", file=sys.stderr)
         bot = Bot(settings, embedder)
-    rep = runner.run(bot, items, dataset=_shown(Path(args.dataset)), progress=not args.quiet)
+    judge = None
+    if getattr(args, "judge", False):
+        if not settings.llm_enabled:
+            raise SystemExit("--judge needs an LLM endpoint: set BOT_LLM_BASE_URL and BOT_LLM_MODEL")
+        from evals.judge import Judge
+
+        judge = Judge(settings)
+    rep = runner.run(bot, items, dataset=_shown(Path(args.dataset)), progress=not args.quiet, judge=judge)
     if args.compare:
         baseline = json.loads(Path(args.compare).read_text(encoding="utf-8"))
         rep["compare"] = metrics.compare(rep, baseline)
@@ -129,6 +136,9 @@ def _run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, help="only the first N questions")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--no-ingest", action="store_true", help="use the published index as is (default: update it first)")
+    p.add_argument(
+        "--judge", action="store_true", help="also score answers with the configured LLM (faithfulness, relevancy)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

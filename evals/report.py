@@ -28,6 +28,9 @@ SUMMARY_ROWS = (
     ("jreadability", "jReadability (higher = easier)"),
     ("latency_p50_ms", "latency p50 (ms)"),
     ("latency_p95_ms", "latency p95 (ms)"),
+    ("llm_used_rate", "LLM text used (LLM mode only)"),
+    ("judge_faithfulness", "LLM judge: faithfulness (--judge)"),
+    ("judge_relevancy", "LLM judge: answer relevancy (--judge)"),
 )
 GROUP_COLS = ("n", "pass_rate", "kind_accuracy", "hit@1", "hit@3", "mrr", "fact_recall", "handoff_accuracy",
               "groundedness_rate")  # fmt: skip

@@ -89,8 +89,11 @@ def prose_of(result: AnswerResult) -> str:
     return "\n".join(result.body) if result.body else result.text
 
 
-def evaluate_item(bot: Any, item: EvalItem, readability: Callable[[str], float] | None = None) -> dict[str, Any]:
+def evaluate_item(
+    bot: Any, item: EvalItem, readability: Callable[[str], float] | None = None, judge: Any = None
+) -> dict[str, Any]:
     result: AnswerResult = bot.ask(item.question)
+    judged = judge.score(result) if judge is not None and result.kind.value == "answer" else None
     kind = result.kind.value
     cited = [c.doc_id for c in result.citations]
     shown = list(dict.fromkeys([*cited[:1], *([result.topic] if result.topic else []),
@@ -148,7 +151,8 @@ def evaluate_item(bot: Any, item: EvalItem, readability: Callable[[str], float] 
         "jreadability": score,
         "latency_ms": result.latency_ms,
         "reason": getattr(result, "reason", ""),
-        "llm": result.llm_reason,  # "" without an LLM; "llm" when its validated text was shown; else why it fell back
+        "llm": result.llm_reason,
+        "judge": judged,  # {"faithfulness", "relevancy"} from the optional LLM judge, else None  # "" without an LLM; "llm" when its validated text was shown; else why it fell back
         "pass": passed,
         "fail_reasons": reasons,
     }
@@ -156,6 +160,11 @@ def evaluate_item(bot: Any, item: EvalItem, readability: Callable[[str], float] 
 
 def build_report(records: Sequence[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
     summary = metrics.summarize(records)
+    judged = [r["judge"] for r in records if r.get("judge")]
+    if judged:  # optional LLM judge: means over the items it scored
+        summary["judge_n"] = len(judged)
+        summary["judge_faithfulness"] = sum(j["faithfulness"] for j in judged) / len(judged)
+        summary["judge_relevancy"] = sum(j["relevancy"] for j in judged) / len(judged)
     llm_rows = [r for r in records if r.get("llm")]
     if llm_rows:  # LLM mode: how often the model's text survived validation (the rest fell back to the composed one)
         summary["llm_used_rate"] = sum(r["llm"] == "llm" for r in llm_rows) / len(llm_rows)
@@ -199,7 +208,7 @@ def _git_commit(cwd: Path) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def run(bot: Any, items: Iterable[EvalItem], dataset: str, progress: bool = True) -> dict[str, Any]:
+def run(bot: Any, items: Iterable[EvalItem], dataset: str, progress: bool = True, judge: Any = None) -> dict[str, Any]:
     from tqdm import tqdm
 
     items = list(items)
@@ -207,7 +216,7 @@ def run(bot: Any, items: Iterable[EvalItem], dataset: str, progress: bool = True
     bot.retriever.search("保育園の申し込み")  # load the embedder and Sudachi now: first-call loading is not latency
     started = time.perf_counter()
     records = [
-        evaluate_item(bot, item, readability)
+        evaluate_item(bot, item, readability, judge)
         for item in tqdm(items, desc="evals", unit="q", disable=not progress, dynamic_ncols=True)
     ]
     meta = {
