@@ -62,6 +62,80 @@ def _cold_start(data: Path) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _load_level(url: str, questions: list[str], clients: int, total: int) -> tuple[float, float, int]:
+    """Send ``total`` chat requests from ``clients`` threads; return (requests/s, p95 ms, errors)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    lat: list[float] = []
+    errors = 0
+
+    def one(i: int, client: httpx.Client) -> None:
+        nonlocal errors
+        t = time.perf_counter()
+        try:
+            r = client.post(url + "/api/chat", json={"message": questions[i % len(questions)]}, timeout=30)
+            errors += r.status_code != 200
+        except httpx.HTTPError:
+            errors += 1
+        lat.append((time.perf_counter() - t) * 1000)
+
+    with httpx.Client(limits=httpx.Limits(max_connections=clients)) as client:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            list(pool.map(lambda i: one(i, client), range(total)))
+        elapsed = time.perf_counter() - started
+    return total / elapsed, _pct(lat, 95), errors
+
+
+def _web_load(data: Path, questions: list[str]) -> list[tuple[str, str, str]]:
+    """POST /api/chat against a real `python -m web` process with 1, 8 and 32 concurrent clients (loopback only)."""
+    import httpx
+
+    port = _free_port()
+    env = dict(os.environ, BOT_DATA_DIR=str(data), PYTHONPATH=str(ROOT), BOT_RATE_LIMIT_PER_MINUTE="1000000")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "web", "--port", str(port), "--log-level", "warning"],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    rows: list[tuple[str, str, str]] = []
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(url + "/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("the web server did not become ready")
+            time.sleep(0.3)
+        for clients in (1, 8, 32):
+            total = 200 if clients == 1 else 400
+            rps, p95, errors = _load_level(url, questions, clients, total)
+            rows.append(
+                (
+                    f"POST /api/chat, {clients} concurrent client(s), {total} requests",
+                    f"{rps:.0f} req/s, p95 {p95:.0f} ms, errors {errors}",
+                    "goal at 8 clients: ≥ 100 req/s, p95 ≤ 250 ms, 0 errors",
+                )  # fmt: skip
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return rows
+
+
 def main() -> int:
     from bot.config import Settings
     from bot.embeddings import get_embedder
@@ -97,6 +171,8 @@ def main() -> int:
                 "target p95 ≤ 150 ms",
             )  # fmt: skip
         )
+
+        rows.extend(_web_load(data, questions))
 
         syn_dir = Path(tmp) / "syn"
         _synthetic_knowledge(ROOT / "knowledge", syn_dir / "knowledge", 1250)

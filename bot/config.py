@@ -51,6 +51,9 @@ class Settings(BaseSettings):
         default_factory=lambda: ["*"], description="Origins allowed to embed /embed in an iframe (CSP frame-ancestors)."
     )
     secure_cookies: bool = Field(False, description="Mark admin cookies Secure (set when served over HTTPS).")
+    curated_threshold: float = Field(
+        0.6, gt=0.0, le=1.0, description="How similar a question must be to a curated answer's pattern to use it."
+    )
     minutes_per_call: float = Field(6.0, ge=0, description="Staff minutes saved per answered question (EBPM estimate).")
 
     # Optional LLM (OpenAI-compatible)

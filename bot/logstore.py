@@ -13,6 +13,20 @@ Schema (created and evolved by the numbered migrations below, each recorded in `
     feedback           id, message_id → messages.id (unique: the latest vote on a message wins), helpful (bool),
                        comment (masked, or null), created_at, updated_at
 
+Staff admin (m002_admin; read and written by bot/auth.py, bot/curated.py and bot/drafts.py)::
+
+    users              id, name (unique), password_hash (argon2id), role (viewer/editor/admin), failed_count,
+                       locked_until (sign-in refused until then), created_at, updated_at
+    admin_sessions     id (sha256 of the cookie token; the token itself is never stored), user_id → users.id,
+                       csrf_token, created_at, expires_at
+    audit_log          id, at, actor (user name), action (e.g. knowledge.publish), target, detail (a unified diff for
+                       knowledge changes, otherwise a short description)
+    curated_answers    id, patterns (JSON list of questions), answer, doc_ids (JSON list), form_id, expires_on (date;
+                       default the end of the fiscal year), created_by, created_at, updated_at
+    drafts             id, filename, source_kind (pdf/html/docx/blank), doc_id (proposed), text (Markdown with a
+                       front-matter skeleton), created_by, created_at, updated_at, published_at (null until published;
+                       drafts live only here and are never indexed before they are published)
+
 All times are UTC. ``doc_ids``/``form_id``/``topic``/``kind`` are what the admin analytics count ("which procedures are
 asked about, which hand-offs are offered, which answers were not helpful").
 
@@ -32,6 +46,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -101,6 +116,69 @@ feedback = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("failed_count", Integer, nullable=False, default=0),
+    Column("locked_until", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+admin_sessions = Table(
+    "admin_sessions",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(50), nullable=False),
+    Column("target", String(200), nullable=False, default=""),
+    Column("detail", Text, nullable=False, default=""),
+    Index("ix_audit_at", "at"),
+)
+
+curated_answers = Table(
+    "curated_answers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("patterns", JSON, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("doc_ids", JSON, nullable=False),
+    Column("form_id", String(100)),
+    Column("expires_on", Date, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+drafts = Table(
+    "drafts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("filename", String(255), nullable=False),
+    Column("source_kind", String(10), nullable=False),
+    Column("doc_id", String(100), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True)),
+)
+
 
 # --- migrations ---------------------------------------------------------------------------------------------------
 
@@ -109,8 +187,13 @@ def m001_initial(conn: Connection) -> None:
     metadata.create_all(conn, tables=[conversations, messages, feedback])
 
 
+def m002_admin(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[users, admin_sessions, audit_log, curated_answers, drafts])
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "m001_initial", m001_initial),
+    (2, "m002_admin", m002_admin),
 ]
 
 

@@ -9,14 +9,23 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import date
+from typing import Protocol
 
 from bot.answer import Answerer, AnswerKind, AnswerResult, Turn
 from bot.config import Settings
 from bot.embeddings import EmbeddingModel, get_embedder
 from bot.index import Generation, Indexer, current_generation
+from bot.knowledge import KnowledgeBase
 from bot.retrieve import Retriever
 
 log = logging.getLogger("bot")
+
+
+class CuratedSource(Protocol):
+    """Staff-approved answers (bot.curated.CuratedAnswers): a reply for the question, or None."""
+
+    def respond(self, question: str, kb: KnowledgeBase, today: date) -> AnswerResult | None: ...
 
 
 class Bot:
@@ -27,6 +36,7 @@ class Bot:
         self.generation = Generation.load(settings, self.embedder)
         self.retriever = Retriever(self.generation, self.embedder, settings.dense_weight)
         self.answerer = Answerer(self.retriever)
+        self.curated: CuratedSource | None = None  # set by the web app; checked before the composed answer
         self.llm = None
         if settings.llm_enabled:
             from bot.llm import LLMWriter
@@ -58,6 +68,12 @@ class Bot:
 
     def ask(self, question: str, history: list[Turn] | None = None) -> AnswerResult:
         started = time.perf_counter()
+        if self.curated is not None:
+            # curated.respond leaves emergencies and out-of-scope questions to the answerer, so safety still wins
+            curated = self.curated.respond(question, self.generation.kb, self.settings.current_date())
+            if curated is not None:
+                curated.latency_ms = (time.perf_counter() - started) * 1000
+                return curated
         result = self.answerer.answer(question, history)
         if self.llm is not None and result.kind is AnswerKind.ANSWER:
             result = self.llm.apply(result)

@@ -21,18 +21,32 @@ from bot.logstore import LogStore
 from bot.service import Bot
 from web import errors
 from web.ratelimit import RateLimiter
-from web.routes import chat, feedback, health, pages
+from web.routes import (
+    admin,
+    admin_analytics,
+    admin_common,
+    admin_curated,
+    admin_knowledge,
+    admin_users,
+    chat,
+    feedback,
+    health,
+    pages,
+)
 from web.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from web.templating import STATIC_DIR, make_templates
 
 log = logging.getLogger("web")
 
 MAX_BODY_BYTES = 32 * 1024
+ADMIN_MAX_BODY_BYTES = 6 * 1024 * 1024  # uploads of ward PDFs / Word files and whole documents in the editor
 
 
 def _load_bot(app: FastAPI, settings: Settings) -> None:
     try:
-        app.state.bot = Bot.build_if_missing(settings)
+        loaded = Bot.build_if_missing(settings)
+        loaded.curated = getattr(app.state, "curated", None)
+        app.state.bot = loaded
         log.info("bot ready on index generation %s", app.state.bot.generation.id)
     except Exception as e:  # noqa: BLE001 - reported by /readyz and the log; the process stays up for /healthz
         log.exception("the bot could not be loaded")
@@ -47,6 +61,9 @@ def create_app(settings: Settings | None = None, bot: Bot | None = None) -> Fast
         store = LogStore(settings.database_url)
         store.migrate()
         app.state.logstore = store
+        admin_common.setup(app, settings, store)
+        if bot is not None:
+            bot.curated = app.state.curated
         app.state.bot = bot
         app.state.bot_error = None
         if bot is None:
@@ -72,10 +89,13 @@ def create_app(settings: Settings | None = None, bot: Bot | None = None) -> Fast
     app.state.light_limiter = RateLimiter(settings.rate_limit_per_minute * 4)
 
     errors.install(app)
+    admin_common.install(app)
     app.include_router(chat.router)
     app.include_router(feedback.router)
     app.include_router(health.router)
     app.include_router(pages.router)
+    for admin_router in (admin, admin_knowledge, admin_curated, admin_analytics, admin_users):
+        app.include_router(admin_router.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     if settings.cors_origins:
@@ -86,6 +106,8 @@ def create_app(settings: Settings | None = None, bot: Bot | None = None) -> Fast
             allow_headers=["Content-Type"],
             max_age=600,
         )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(
+        BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES, prefix_limits={"/admin/": ADMIN_MAX_BODY_BYTES}
+    )
     app.add_middleware(SecurityHeadersMiddleware, frame_origins=settings.frame_ancestors)
     return app

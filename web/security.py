@@ -32,16 +32,18 @@ class BodySizeLimitMiddleware:
     (FastAPI's own ``max_body_size`` runs outside the app's exception handlers and answers in English text.)
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int):
+    def __init__(self, app: ASGIApp, max_bytes: int, prefix_limits: dict[str, int] | None = None):
         self.app = app
         self.max_bytes = max_bytes
+        self.prefix_limits = prefix_limits or {}  # larger limits for some paths (admin uploads)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = next((n for p, n in self.prefix_limits.items() if scope["path"].startswith(p)), self.max_bytes)
         length = Headers(scope=scope).get("content-length", "")
-        if length.isdigit() and int(length) > self.max_bytes:
+        if length.isdigit() and int(length) > max_bytes:
             code, message = GENERIC[413]
             await error_response(413, code, message)(scope, receive, send)
             return
@@ -52,7 +54,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > max_bytes:
                     raise HTTPException(status_code=413)
             return message
 

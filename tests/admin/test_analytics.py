@@ -1,0 +1,140 @@
+"""EBPM analytics: every number equals a count computed straight from the stored conversations; the unanswered queue
+groups similar questions; the CSV export covers the chosen period."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+
+from bot.answer import AnswerKind, AnswerResult
+from bot.config import Settings
+from bot.logstore import LogStore
+from bot.service import Bot
+
+QUESTIONS = [
+    "児童手当はいくら?",  # answer + hand-off
+    "保育園の申込はどうすればいい?",
+    "夜中に子どもが熱を出した",  # emergency
+    "保育園",  # clarify
+    "ピアノ発表会の衣装はどこで買える?",  # no answer / out of scope
+    "明日の天気は?",  # out of scope
+    "妊娠届はどこに出す?",
+]
+
+
+def _csv(text: str) -> dict[tuple[str, str], str]:
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0] == ["metric", "key", "value"]
+    return {(m, k): v for m, k, v in rows[1:]}
+
+
+def _db(settings: Settings) -> sqlite3.Connection:
+    conn = sqlite3.connect(settings.data_dir / "bot.db")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def test_numbers_match_the_stored_conversations(client_as: Callable[[str], httpx.Client], admin_settings: Settings,
+                                                admin_bot: Bot) -> None:  # fmt: skip
+    c = client_as("viewer")
+    ids = []
+    session = None
+    for q in QUESTIONS:
+        body = c.post("/api/chat", json={"message": q, **({"session_id": session} if session else {})}).json()
+        session = body["session_id"]
+        ids.append(body["message_id"])
+    c.post("/api/feedback", json={"message_id": ids[0], "helpful": True})
+    c.post("/api/feedback", json={"message_id": ids[1], "helpful": False})
+    c.post("/api/feedback", json={"message_id": ids[6], "helpful": True})
+
+    today = admin_settings.current_date()
+    period = {"start": (today - timedelta(days=30)).isoformat(), "end": (today + timedelta(days=1)).isoformat()}
+    r = c.get("/admin/analytics.csv", params=period)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert "attachment" in r.headers["content-disposition"]
+    got = _csv(r.text)
+
+    with _db(admin_settings) as db:
+        msgs = db.execute("SELECT * FROM messages").fetchall()
+        fb = db.execute("SELECT helpful, count(*) n FROM feedback GROUP BY helpful").fetchall()
+    kinds = Counter(m["kind"] for m in msgs)
+    assert int(got[("total", "questions")]) == len(msgs) >= len(QUESTIONS)
+    for kind in ("answer", "no_answer", "clarify", "emergency", "out_of_scope"):
+        assert int(got[("kind", kind)]) == kinds[kind], kind
+        assert float(got[("rate", kind)]) == round(kinds[kind] / len(msgs), 3)
+    assert kinds["emergency"] >= 1 and kinds["answer"] >= 2
+    votes = {bool(row["helpful"]): row["n"] for row in fb}
+    assert int(got[("feedback", "helpful")]) == votes.get(True, 0)
+    assert int(got[("feedback", "not_helpful")]) == votes.get(False, 0)
+    forms = Counter(m["form_id"] for m in msgs if m["form_id"])
+    assert {k: int(v) for (m, k), v in got.items() if m == "handoff"} == dict(forms)
+    docs = Counter(d for m in msgs for d in dict.fromkeys(json.loads(m["doc_ids"])))
+    assert {k: int(v) for (m, k), v in got.items() if m == "per_document"} == dict(docs)
+    tokyo = ZoneInfo("Asia/Tokyo")
+    hours = Counter(datetime.fromisoformat(m["created_at"]).replace(tzinfo=UTC).astimezone(tokyo).hour for m in msgs)
+    assert {int(k): int(v) for (m, k), v in got.items() if m == "per_hour" and int(v)} == dict(hours)
+    days = Counter(datetime.fromisoformat(m["created_at"]).replace(tzinfo=UTC).astimezone(tokyo).date().isoformat()
+                   for m in msgs)  # fmt: skip
+    assert {k: int(v) for (m, k), v in got.items() if m == "per_day" and int(v)} == dict(days)
+    kb = admin_bot.generation.kb
+    cats = Counter(
+        kb.procedures[m["topic"] or json.loads(m["doc_ids"])[0]].category
+        if (m["topic"] or json.loads(m["doc_ids"])) else "(該当なし)"
+        for m in msgs
+    )  # fmt: skip
+    assert {k: int(v) for (m, k), v in got.items() if m == "per_category"} == dict(cats)
+    assert float(got[("estimate", "staff_hours_saved")]) == round(kinds["answer"] * 6.0 / 60, 1)
+
+    page = c.get("/admin/analytics", params=period)
+    assert page.status_code == 200
+    assert f'id="m-total">{len(msgs)}<' in page.text
+    assert page.text.count("<svg") >= 5 and "<script>" not in page.text and "style=" not in page.text
+
+    messages_csv = c.get("/admin/analytics.csv", params={**period, "table": "messages"}).text
+    assert len(list(csv.reader(io.StringIO(messages_csv.lstrip("\ufeff"))))) == len(msgs) + 1
+
+
+def test_period_outside_the_data_is_empty(client_as: Callable[[str], httpx.Client]) -> None:
+    c = client_as("viewer")
+    got = _csv(c.get("/admin/analytics.csv", params={"start": "2001-01-01", "end": "2001-01-31"}).text)
+    assert got[("total", "questions")] == "0" and got[("per_day", "2001-01-15")] == "0"
+    assert c.get("/admin/analytics", params={"start": "2001-02-01", "end": "2001-01-01"}).status_code == 422
+
+
+def _result(q: str, kind: AnswerKind, doc: str | None = None) -> AnswerResult:
+    return AnswerResult(q, kind, "", topic=doc)
+
+
+def test_unanswered_queue_groups_similar_questions(client_as: Callable[[str], httpx.Client],
+                                                   admin_settings: Settings) -> None:  # fmt: skip
+    store = LogStore(admin_settings.database_url)
+    try:
+        store.record_message("uq1", "おむつ用のゴミ袋はもらえますか", _result("", AnswerKind.NO_ANSWER))
+        store.record_message("uq2", "おむつのゴミ袋はもらえる?", _result("", AnswerKind.NO_ANSWER))
+        store.record_message("uq3", "おむつ用ゴミ袋はもらえますか 090-1234-5678", _result("", AnswerKind.CLARIFY))
+        store.record_message("uq4", "ベビーカーの貸し出しはありますか", _result("", AnswerKind.NO_ANSWER))
+        rated = store.record_message("uq5", "児童手当の振込日は?", _result("", AnswerKind.ANSWER, "jidou-teate"))
+        store.record_feedback(rated, False)
+    finally:
+        store.close()
+    viewer = client_as("viewer")
+    page = viewer.get("/admin/unanswered").text
+    rows = page.split('<tr class="group">')[1:]
+    diaper = next(r for r in rows if "ゴミ袋" in r)
+    assert '<td class="num">3</td>' in diaper
+    assert "[電話番号]" in diaper and "090-1234-5678" not in diaper  # the newest example, masked
+    assert 'kind-no_answer">no_answer 2' in diaper and 'kind-clarify">clarify 1' in diaper
+    assert any("ベビーカー" in r and '<td class="num">1</td>' in r for r in rows)
+    assert any("振込日" in r and "not_helpful 1" in r for r in rows)
+    assert "定型回答を作る" not in page  # viewers read; editors act
+    editor_page = client_as("editor").get("/admin/unanswered").text
+    assert "/admin/curated/new?pattern=" in editor_page
+    assert "/admin/knowledge/jidou-teate/edit" in editor_page

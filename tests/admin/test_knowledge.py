@@ -1,0 +1,129 @@
+"""Knowledge editing over HTTP: status list and filters, inline validation, preview, publish → background re-index →
+the bot answers with the new fact, and the audit entry with its unified diff. Also the retrieval-testing box."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import httpx
+
+from bot.auth import Accounts
+from bot.config import Settings
+from bot.publish import list_documents, validate_text
+from tests.admin.conftest import page_csrf
+
+
+def wait_reindex(c: httpx.Client, ticket: int, timeout: float = 90) -> dict:  # type: ignore[type-arg]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        s = c.get("/admin/reindex/status").json()
+        if s["completed"] >= ticket and not s["running"]:
+            return s  # type: ignore[no-any-return]
+        time.sleep(0.2)
+    raise AssertionError("re-index did not finish")
+
+
+def test_status_of_each_document(knowledge_copy: Path, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "d", knowledge_dir=knowledge_copy, today=date(2027, 1, 10), stale_days=365)
+    procs = knowledge_copy / "procedures"
+    text = (procs / "kyushokuhi.md").read_text(encoding="utf-8")
+    (procs / "kyushokuhi.md").write_text(text.replace("checked: 2026-11-27", "checked: 2025-01-01"), encoding="utf-8")
+    text = (procs / "jidoukan.md").read_text(encoding="utf-8")
+    (procs / "jidoukan.md").write_text(text.replace("---\n", "---\nvalid_until: 2026-12-31\n", 1), encoding="utf-8")
+    text = (procs / "short-stay.md").read_text(encoding="utf-8")
+    (procs / "short-stay.md").write_text(text.replace("category:", "category: 存在しない分類\nx_category:"), "utf-8")
+    rows = {r.id: r for r in list_documents(settings)}
+    assert rows["kyushokuhi"].status == "stale"
+    assert rows["jidoukan"].status == "expired"
+    assert rows["short-stay"].status == "invalid" and rows["short-stay"].errors >= 1
+    assert rows["jidou-teate"].status == "ok"
+
+
+def test_list_and_filter(client_as: Callable[[str], httpx.Client]) -> None:
+    c = client_as("editor")
+    page = c.get("/admin/knowledge").text
+    assert 'data-doc="jidou-teate"' in page and 'class="status status-ok">ok</span>' in page
+    only = c.get("/admin/knowledge", params={"category": "手当・助成"}).text
+    assert 'data-doc="jidou-teate"' in only and 'data-doc="hoikuen-nyuen"' not in only
+    assert 'data-doc="jidou-teate"' not in c.get("/admin/knowledge", params={"status": "expired"}).text
+
+
+def test_bad_front_matter_is_reported_inline_and_not_published(
+    client_as: Callable[[str], httpx.Client], admin_settings: Settings
+) -> None:
+    c = client_as("editor")
+    path = admin_settings.knowledge_dir / "procedures" / "kodomo-iryohi.md"
+    before = path.read_text(encoding="utf-8")
+    bad = before.replace("checked: ", "checked: 2025-13-45\nx: ", 1)
+    r = c.post("/admin/knowledge/kodomo-iryohi/edit", data={"text": bad, "action": "validate", "csrf": page_csrf(c)})
+    assert r.status_code == 422
+    line = bad.splitlines().index("checked: 2025-13-45") + 1
+    assert f'data-line="{line}"' in r.text and "is not a valid date" in r.text
+    r = c.post("/admin/knowledge/kodomo-iryohi/edit", data={"text": bad, "action": "publish", "csrf": page_csrf(c)})
+    assert r.status_code == 422 and "公開できません" in r.text
+    assert path.read_text(encoding="utf-8") == before
+
+
+def test_validation_runs_on_a_copy(admin_settings: Settings) -> None:
+    path = admin_settings.knowledge_dir / "procedures" / "jidou-teate.md"
+    text = path.read_text(encoding="utf-8")
+    v = validate_text(admin_settings, "jidou-teate", text.replace("id: jidou-teate", "id: other-id"))
+    assert not v.ok and any("does not match the file name" in p.message for p in v.problems)
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_preview_shows_answers_and_edited_sections(client_as: Callable[[str], httpx.Client],
+                                                   admin_settings: Settings) -> None:  # fmt: skip
+    c = client_as("editor")
+    text = (admin_settings.knowledge_dir / "procedures" / "jidou-teate.md").read_text(encoding="utf-8")
+    edited = text.replace("- 3歳未満:15,000円", "- 3歳未満:15,000円(プレビュー確認)")
+    r = c.post("/admin/knowledge/jidou-teate/edit", data={"text": edited, "action": "preview", "csrf": page_csrf(c)})
+    assert r.status_code == 200
+    assert "Q. 児童手当はいくらもらえますか" in r.text
+    assert "(プレビュー確認)" in r.text  # the edited section is shown
+    assert 'class="kind kind-answer"' in r.text
+
+
+def test_publish_reindexes_and_the_bot_answers_with_the_new_fact(
+    client_as: Callable[[str], httpx.Client], admin_settings: Settings, accounts: Accounts
+) -> None:
+    c = client_as("editor")
+    path = admin_settings.knowledge_dir / "procedures" / "jidou-teate.md"
+    text = path.read_text(encoding="utf-8")
+    new = text.replace("- 3歳未満:15,000円", "- 3歳未満:15,500円")
+    assert new != text
+    # parents keep getting answers while the index is rebuilt (the old generation serves until the swap)
+    before = c.post("/api/chat", json={"message": "児童手当はいくら?"}).json()
+    assert "15,000円" in before["answer"]
+    r = c.post("/admin/knowledge/jidou-teate/edit", data={"text": new, "action": "publish", "csrf": page_csrf(c)})
+    assert r.status_code == 303 and r.headers["location"].startswith("/admin/reindex?ticket=")
+    ticket = int(r.headers["location"].split("ticket=")[1].split("&")[0])
+    during = c.post("/api/chat", json={"message": "児童手当はいくら?"})
+    assert during.status_code == 200 and during.json()["kind"] == "answer"
+    progress_page = c.get(r.headers["location"])
+    assert 'id="reindex-progress"' in progress_page.text
+    status = wait_reindex(c, ticket)
+    assert status["ok"], status["error"]
+    assert "changed 1" in status["summary"]
+    assert path.read_text(encoding="utf-8") == new
+    after = c.post("/api/chat", json={"message": "児童手当はいくら?"}).json()
+    assert "15,500円" in after["answer"], after["answer"]
+    assert status["serving"] == status["generation"]
+    entry = next(e for e in accounts.audit_entries(20, "knowledge.publish") if e.target == "procedures/jidou-teate.md")
+    assert entry.actor == "editor"
+    assert "-- 3歳未満:15,000円" in entry.detail and "+- 3歳未満:15,500円" in entry.detail
+    assert entry.detail.startswith("--- a/procedures/jidou-teate.md")
+    audit_page = c.get("/admin/audit").text
+    assert "knowledge.publish" in audit_page and "15,500円" in audit_page
+
+
+def test_retrieval_box_shows_scores_and_decision(client_as: Callable[[str], httpx.Client]) -> None:
+    c = client_as("editor")
+    r = c.get("/admin/retrieval", params={"q": "保育園に入るには?"})
+    assert r.status_code == 200
+    assert 'class="candidate"' in r.text and 'class="num fused"' in r.text
+    assert "判定:" in r.text and "被覆率" in r.text and "キーワード" in r.text and "密ベクトル" in r.text
+    assert "hoikuen-nyuen" in r.text
