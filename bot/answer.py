@@ -242,6 +242,7 @@ class Answerer:
             if not mentions_childcare(q) and not aspects and not cands:
                 return self._out_of_scope(q, OutOfScope.OTHER_TOPIC)
             return self._clarify(q, cands, aspects, debug, "the question names no topic")
+        cands = self._prefer_covering(q, cands)
         top = cands[0]
         confident = top.coverage >= self.t.min_coverage or top.dense_raw >= self.t.min_dense
         if not confident:
@@ -263,11 +264,33 @@ class Answerer:
                 return self._clarify(q, cands, aspects, debug, "two documents match about equally")
         return self._compose(q, gen.kb.procedures[top.doc_id], aspects, debug, "", top)
 
-    def _names(self, q: str, doc_id: str) -> bool:
-        """Does the question name the document (its title or an alias)?"""
+    def _named(self, q: str, doc_id: str) -> list[str]:
+        """The document's names (title, aliases) that the question contains."""
         p = self.gen.kb.procedures[doc_id]
         folded = normalize(q)
-        return any(len(n) >= 2 and normalize(n) in folded for n in (p.title, *p.aliases))
+        return [n for n in (p.title, *p.aliases) if _name_in(n, folded)]
+
+    def _prefer_covering(self, q: str, cands: list[Candidate]) -> list[Candidate]:
+        """When the question names two services (「こども園の給食費」), prefer the document that also talks about the
+        other one's name: the kindergarten page covers its lunch fee; the school-lunch page does not cover kindergartens."""
+        if len(cands) < 2:
+            return cands
+        first, second = cands[0], cands[1]
+        n1, n2 = self._named(q, first.doc_id), self._named(q, second.doc_id)
+        if not n1 or not n2:
+            return cands
+        kb = self.gen.kb
+        text1 = normalize(_doc_text(kb.procedures[first.doc_id]))
+        text2 = normalize(_doc_text(kb.procedures[second.doc_id]))
+        first_covers = any(_name_in(n, text1) for n in n2)
+        second_covers = any(_name_in(n, text2) for n in n1)
+        if second_covers and not first_covers:
+            return [second, first, *cands[2:]]
+        return cands
+
+    def _names(self, q: str, doc_id: str) -> bool:
+        """Does the question name the document (its title or an alias)?"""
+        return bool(self._named(q, doc_id))
 
     # ---- kinds ----
     def _citation(self, p: Procedure) -> Citation:
@@ -534,6 +557,12 @@ class Answerer:
                          emergency_numbers=numbers, office=office, topic=doc_id if cites else None,
                          reason=level.value)  # fmt: skip
         return self._finish(r, cites)
+
+
+def _name_in(name: str, folded_text: str) -> bool:
+    """A name occurs in normalised text; an alias written with spaces (「こども園 給食費」) needs each of its pieces."""
+    pieces = [normalize(x) for x in nfkc(name).split()]
+    return bool(pieces) and all(len(x) >= 2 and x in folded_text for x in pieces)
 
 
 def _doc_text(p: Procedure) -> str:

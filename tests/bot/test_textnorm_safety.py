@@ -21,6 +21,9 @@ def test_normalize_folds_width_and_kana() -> None:
         ("のどにアメがつまった", EmergencyLevel.LIFE),
         ("呼んでも反応がない", EmergencyLevel.LIFE),
         ("夜中に39度の熱、病院に行くべき?", EmergencyLevel.ADVICE),
+        ("熱が40度あるけど救急に連れて行ったほうがいい?", EmergencyLevel.ADVICE),
+        ("薬を間違えてたくさん飲んじゃった", EmergencyLevel.LIFE),
+        ("ベランダから落ちた", EmergencyLevel.LIFE),
         ("子どもを叩いてしまいそうで怖い", EmergencyLevel.ABUSE),
         ("となりの家で虐待されてるかも", EmergencyLevel.ABUSE),
     ],
@@ -31,7 +34,19 @@ def test_emergencies(text: str, level: EmergencyLevel) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["児童手当はいくら?", "保育料は18000円ですか", "熱が下がったら預けたい", "8,000円の補助"]
+    "text",
+    [
+        "児童手当はいくら?",
+        "保育料は18000円ですか",
+        "熱が下がったら預けたい",
+        "8,000円の補助",
+        "病気が治りかけの子どもを預けられるところはありますか",  # ところ is not 殺
+        "初回産科受診料の助成はいくらですか",  # いくら is not 行く
+        "妊婦健診の受診票を持って病院に行くとき何が必要?",
+        "薬を飲んでいても予防接種は受けられますか",
+        "窓口に行くと落ち着かない",
+        "子どもが手をあげて質問するようになった",
+    ],
 )
 def test_not_emergencies(text: str) -> None:
     assert detect_emergency(text) is None
