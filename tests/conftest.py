@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,6 +34,15 @@ def built_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedding
 @pytest.fixture(scope="session")
 def bot(built_settings: Settings, embedder: EmbeddingModel) -> Bot:
     return Bot(built_settings, embedder)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One Chromium for the whole session: Playwright's sync API allows a single running instance per thread."""
+    from tests.browser import chromium
+
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture()

@@ -4,35 +4,16 @@ publish, watch the re-index finish, and get the new fact from the bot. No CSP vi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.config import Settings
 from tests.admin.conftest import password_for
+from tests.browser import MARKS, collect_problems
 from tests.web.conftest import LiveServer
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"),
-]
-
-sync_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"],
-        )  # fmt: skip
-        yield b
-        b.close()
+pytestmark = MARKS
 
 
 @pytest.fixture()
@@ -40,10 +21,7 @@ def page(browser: Any, admin_server: LiveServer) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
     pg = context.new_page()
     pg.set_default_timeout(20_000)
-    problems: list[str] = []
-    # 4xx answers are expected (a 422 for the invalid edit); script errors and CSP refusals are not
-    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" and "status of 4" not in m.text else None)
-    pg.on("pageerror", lambda e: problems.append(str(e)))
+    problems = collect_problems(pg)  # a 422 for the invalid edit is expected; script errors and CSP refusals are not
     yield pg
     context.close()
     assert not problems, problems

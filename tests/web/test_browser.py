@@ -15,27 +15,13 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"),
-]
+from tests.browser import MARKS, collect_problems
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--no-first-run"],
-        )  # fmt: skip
-        yield b
-        b.close()
+pytestmark = MARKS
 
 
 @pytest.fixture()
@@ -43,10 +29,7 @@ def page(browser: Any, server: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP")
     pg = context.new_page()
     pg.set_default_timeout(15_000)
-    problems: list[str] = []
-    # script errors and CSP refusals ("Refused to ..."); 4xx answers some tests provoke are not problems
-    pg.on("console", lambda m: problems.append(m.text) if m.type == "error" and "status of 4" not in m.text else None)
-    pg.on("pageerror", lambda e: problems.append(str(e)))
+    problems = collect_problems(pg)
     pg.goto(server.url + "/")
     yield pg
     context.close()
