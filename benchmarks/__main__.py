@@ -80,23 +80,23 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _load_level(url: str, questions: list[str], clients: int, total: int) -> tuple[float, float, int]:
-    """Send ``total`` chat requests from ``clients`` threads; return (requests/s, p95 ms, errors)."""
+def _load_level(url: str, questions: list[str], clients: int, total: int) -> tuple[float, float, dict[str, int]]:
+    """Send ``total`` chat requests from ``clients`` threads; return (requests/s, p95 ms, errors by status)."""
     from concurrent.futures import ThreadPoolExecutor
 
     import httpx
 
     lat: list[float] = []
-    errors = 0
+    errors: dict[str, int] = {}
 
     def one(i: int, client: httpx.Client) -> None:
-        nonlocal errors
         t = time.perf_counter()
         try:
             r = client.post(url + "/api/chat", json={"message": questions[i % len(questions)]}, timeout=30)
-            errors += r.status_code != 200
-        except httpx.HTTPError:
-            errors += 1
+            if r.status_code != 200:
+                errors[str(r.status_code)] = errors.get(str(r.status_code), 0) + 1
+        except httpx.HTTPError as e:
+            errors[type(e).__name__] = errors.get(type(e).__name__, 0) + 1
         lat.append((time.perf_counter() - t) * 1000)
 
     with httpx.Client(limits=httpx.Limits(max_connections=clients)) as client:
@@ -107,14 +107,14 @@ def _load_level(url: str, questions: list[str], clients: int, total: int) -> tup
     return total / elapsed, _pct(lat, 95), errors
 
 
-def _web_load(data: Path, questions: list[str]) -> list[tuple[str, str, str]]:
+def _web_load(data: Path, questions: list[str], workers: int) -> list[tuple[str, str, str]]:
     """POST /api/chat against a real `python -m web` process with 1, 8 and 32 concurrent clients (loopback only)."""
     import httpx
 
     port = _free_port()
     env = dict(os.environ, BOT_DATA_DIR=str(data), PYTHONPATH=str(ROOT), BOT_RATE_LIMIT_PER_MINUTE="1000000")
     server = subprocess.Popen(
-        [sys.executable, "-m", "web", "--port", str(port), "--log-level", "warning"],
+        [sys.executable, "-m", "web", "--port", str(port), "--log-level", "warning", "--workers", str(workers)],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
@@ -136,7 +136,7 @@ def _web_load(data: Path, questions: list[str]) -> list[tuple[str, str, str]]:
             rows.append(
                 (
                     f"POST /api/chat, {clients} concurrent client(s), {total} requests",
-                    f"{rps:.0f} req/s, p95 {p95:.0f} ms, errors {errors}",
+                    f"{rps:.0f} req/s, p95 {p95:.0f} ms, errors {sum(errors.values())} {errors or ''}".strip(),
                     "goal at 8 clients: ≥ 100 req/s, p95 ≤ 250 ms, 0 errors",
                 )  # fmt: skip
             )
@@ -170,7 +170,8 @@ def main() -> int:
             bot.ask(q)
         rows.append(_latency_row(bot, questions * 2, "real knowledge", "target p95 ≤ 150 ms"))
 
-        rows.extend(_web_load(data, questions))
+        for workers in (1, 2):
+            rows.extend(_web_load(data, questions, workers))
 
         syn_dir = Path(tmp) / "syn"
         _synthetic_knowledge(ROOT / "knowledge", syn_dir / "knowledge", 1250)

@@ -35,8 +35,13 @@ class Citation:
     doc_id: str
     title: str
     url: str
-    as_of: str  # ISO date shown to parents as 「情報の時点」
+    as_of: str  # ISO date shown to parents as 「情報の時点」 (the checked date when the source page has none)
     checked: str
+    as_of_known: bool = True
+
+    @classmethod
+    def of(cls, p: Procedure) -> Citation:
+        return cls(p.id, p.title, p.url, p.date_shown.isoformat(), p.checked.isoformat(), p.as_of is not None)
 
 
 @dataclass(frozen=True)
@@ -294,7 +299,7 @@ class Answerer:
 
     # ---- kinds ----
     def _citation(self, p: Procedure) -> Citation:
-        return Citation(p.id, p.title, p.url, p.date_shown.isoformat(), p.checked.isoformat())
+        return Citation.of(p)
 
     def _office(self, office_id: str | None) -> OfficeContact | None:
         o = self.gen.kb.offices.get(office_id or "")
@@ -320,7 +325,12 @@ class Answerer:
     def _finish(self, r: AnswerResult, docs: list[Procedure]) -> AnswerResult:
         lines = list(r.body)
         for c in r.citations:
-            lines.append(f"出典:{c.title}({c.url}){_fmt_date(c.as_of)}時点の情報")
+            when = (
+                f"{_fmt_date(c.as_of)}時点の情報"
+                if c.as_of_known
+                else f"ページの更新日は不明({_fmt_date(c.checked)}に確認)"
+            )
+            lines.append(f"出典:{c.title}({c.url}){when}")
         if r.handoff:
             need = f"(必要:{'、'.join(r.handoff.requires)})" if r.handoff.requires else ""
             lines.append(f"次の手続き:{r.handoff.title}{need} {r.handoff.url}")
@@ -329,7 +339,9 @@ class Answerer:
             lines.append(contact)
         r.text = "\n".join(line for line in lines if line)
         # What the reply may quote: the cited documents plus the catalogue entries (office, form) it hands off to.
-        r.source_texts = [_doc_text(p) for p in docs] + [_fmt_date(c.as_of) + " " + c.url for c in r.citations]
+        r.source_texts = [_doc_text(p) for p in docs] + [
+            f"{_fmt_date(c.as_of)} {_fmt_date(c.checked)} {c.url}" for c in r.citations
+        ]
         if r.office:
             r.source_texts.append(" ".join(x for x in (r.office.name, r.office.phone, r.office.hours) if x))
         if r.handoff:
@@ -383,9 +395,6 @@ class Answerer:
         body: list[str] = []
         if gap:
             body.append(gap)
-        elif missing:
-            names = "・".join(ASPECTS[a][0] for a in missing)
-            body.append(f"{p.title}の{names}は、ここでは確認できていません。")
         if overview is not None and overview.heading not in chosen and not gap:
             body.append(overview.first_sentence)
         for heading in chosen:

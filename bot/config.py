@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     embedder_model: str | None = Field(
         None, description="Model name or local path for the sentence-transformers backend."
     )
+    embedder_threads: int = Field(1, ge=1, le=64, description="CPU threads one embedding call may use.")
     embedder_query_prefix: str = Field("", description="Prefix added to queries (e.g. '検索クエリ: ' for ruri-v3).")
     embedder_document_prefix: str = Field("", description="Prefix added to documents (e.g. '検索文書: ').")
 
@@ -45,6 +46,9 @@ class Settings(BaseSettings):
     # Web (used by web/, documented here so one class holds all configuration)
     host: str = Field("127.0.0.1", description="Web server bind address.")
     port: int = Field(8000, ge=1, le=65535, description="Web server port.")
+    workers: int = Field(
+        1, ge=1, le=64, description="Web server processes (each loads the bot; use one per core under load)."
+    )
     rate_limit_per_minute: int = Field(30, ge=1, description="Chat requests per client per minute.")
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API from a browser.")
     frame_ancestors: list[str] = Field(

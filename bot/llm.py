@@ -183,9 +183,7 @@ class LLMWriter:
         citations: list[Citation] = []
         for d in cited_docs:
             p = kb.procedures[d]
-            citations.append(
-                by_id.get(d) or Citation(p.id, p.title, p.url, p.date_shown.isoformat(), p.checked.isoformat())
-            )
+            citations.append(by_id.get(d) or Citation.of(p))
         result.body = [outcome.text]
         result.citations = citations or result.citations
         tail = [line for line in result.text.splitlines() if line.startswith(("出典:", "次の手続き:", "問い合わせ:"))]

@@ -52,6 +52,10 @@ class Bot:
             Indexer(settings, embedder).update()
         return cls(settings, embedder)
 
+    def warm_up(self) -> None:
+        """Load what loads lazily (embedder weights, Sudachi's dictionary) so the first question is not slow."""
+        self.retriever.search("保育園の申込はいつまでですか")
+
     def refresh(self) -> bool:
         """Swap to the newest published generation. Returns True when it changed."""
         gen_id = current_generation(self.settings.index_dir)

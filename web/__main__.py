@@ -16,10 +16,19 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m web", description="Taito ward childcare chat (web)")
     parser.add_argument("--host", default=settings.host, help=f"bind address (default {settings.host}, BOT_HOST)")
     parser.add_argument("--port", type=int, default=settings.port, help=f"port (default {settings.port}, BOT_PORT)")
+    parser.add_argument(
+        "--workers", type=int, default=settings.workers, help=f"processes (default {settings.workers}, BOT_WORKERS)"
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level, proxy_headers=True)
+    if args.workers > 1:
+        # Several processes need an import string; each worker builds its own app from the same BOT_* environment.
+        # The rate limit is then per worker, and each worker swaps to a new index generation on its own.
+        uvicorn.run("web.app:create_app", factory=True, workers=args.workers, host=args.host, port=args.port,
+                    log_level=args.log_level, proxy_headers=True)  # fmt: skip
+    else:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level, proxy_headers=True)
 
 
 if __name__ == "__main__":

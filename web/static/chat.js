@@ -154,7 +154,9 @@
         var li = el("li", "source");
         var href = safeHref(c.url);
         li.appendChild(href ? externalLink(href, c.title, "source-link") : el("span", null, c.title));
-        li.appendChild(el("span", "as-of", "情報の時点:" + formatDate(c.as_of)));
+        li.appendChild(el("span", "as-of", c.as_of_known === false
+          ? "ページの更新日は不明(" + formatDate(c.checked) + "に確認)"
+          : "情報の時点:" + formatDate(c.as_of)));
         sources.appendChild(li);
       });
       show(part(view, ".sources"));
