@@ -135,7 +135,7 @@ def _web_load(data: Path, questions: list[str], workers: int) -> list[tuple[str,
             rps, p95, errors = _load_level(url, questions, clients, total)
             rows.append(
                 (
-                    f"POST /api/chat, {clients} concurrent client(s), {total} requests",
+                    f"POST /api/chat, {workers} worker(s), {clients} concurrent client(s), {total} requests",
                     f"{rps:.0f} req/s, p95 {p95:.0f} ms, errors {sum(errors.values())} {errors or ''}".strip(),
                     "goal at 8 clients: ≥ 100 req/s, p95 ≤ 250 ms, 0 errors",
                 )  # fmt: skip
