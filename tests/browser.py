@@ -38,3 +38,17 @@ def collect_problems(page: Any) -> list[str]:
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" and "status of 4" not in m.text else None)
     page.on("pageerror", lambda e: problems.append(str(e)))
     return problems
+
+
+@contextmanager
+def checked_page(browser: Any, width: int, height: int, timeout_ms: int) -> Iterator[Any]:
+    """A fresh context and page that fails the test on any script error or CSP refusal when it closes."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="ja-JP")
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    problems = collect_problems(page)
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not problems, problems

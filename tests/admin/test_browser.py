@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import Settings
 from tests.admin.conftest import password_for
-from tests.browser import MARKS, collect_problems
+from tests.browser import MARKS, checked_page
 from tests.web.conftest import LiveServer
 
 pytestmark = MARKS
@@ -18,13 +18,9 @@ pytestmark = MARKS
 
 @pytest.fixture()
 def page(browser: Any, admin_server: LiveServer) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
-    pg = context.new_page()
-    pg.set_default_timeout(20_000)
-    problems = collect_problems(pg)  # a 422 for the invalid edit is expected; script errors and CSP refusals are not
-    yield pg
-    context.close()
-    assert not problems, problems
+    # a 422 for the invalid edit is expected; script errors and CSP refusals are not
+    with checked_page(browser, 1280, 900, 20_000) as pg:
+        yield pg
 
 
 def test_edit_validate_publish_and_the_bot_answers(page: Any, admin_server: LiveServer,

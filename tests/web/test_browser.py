@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import MARKS, collect_problems
+from tests.browser import MARKS, checked_page
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -26,14 +26,9 @@ pytestmark = MARKS
 
 @pytest.fixture()
 def page(browser: Any, server: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP")
-    pg = context.new_page()
-    pg.set_default_timeout(15_000)
-    problems = collect_problems(pg)
-    pg.goto(server.url + "/")
-    yield pg
-    context.close()
-    assert not problems, problems  # no CSP violation, no script error
+    with checked_page(browser, 390, 844, 15_000) as pg:
+        pg.goto(server.url + "/")
+        yield pg  # no CSP violation, no script error
 
 
 def ask(pg: Any, question: str) -> Any:
