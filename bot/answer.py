@@ -170,6 +170,7 @@ _UNKNOWN = re.compile(
 )
 
 
+_SOURCE_TRUST = re.compile(r"(区議|民間|ブログ|公式ページ|記事|資料によって|古い情報)")
 _REFERRAL = re.compile(r"(聞いて|問い合わせ|確かめて|確認して|相談して)")
 
 
@@ -405,7 +406,10 @@ class Answerer:
         if caution:
             body.append("※" + caution.first_sentence)
         office = self._office(p.office)
-        unknown = bool(gap) or (bool(missing) and len(missing) == len(asked))
+        # The specific aspects (amount, deadline, documents) carry the question: if one of them is unknown, the reply
+        # is an honest "not known here" even when a general section (how to apply, who is eligible) is known.
+        core_missing = [a for a in missing if a in ("amount", "deadline", "documents")]
+        unknown = bool(gap) or bool(core_missing) or (bool(missing) and len(missing) == len(asked))
         kind = AnswerKind.NO_ANSWER if unknown else AnswerKind.ANSWER
         if kind is AnswerKind.NO_ANSWER and office and office.phone:
             body.append(f"くわしくは、{office.name}({office.phone})にお問い合わせください。")
@@ -433,17 +437,17 @@ class Answerer:
         sentences that say "not known": 「キャンセル料は確認できていません」 answers 「キャンセル料は?」 honestly, while
         a word the document also uses in a known fact means the document does answer.
         """
-        words = self._specific_words(q, p)
-        if not words:
-            return None
         known: list[str] = []
         unknown: list[str] = []
         for sec in p.sections:
-            if sec.key == "caution":
-                continue
             for sentence in _SENTENCE.split(sec.text):
+                if sec.key == "caution" and _SOURCE_TRUST.search(sentence):
+                    continue  # 「区の公式ページでは確認できていません」 is about the source, not about a fact
                 if sentence.strip():
                     (unknown if _UNKNOWN.search(sentence) else known).append(normalize(sentence))
+        words = self._specific_words(q, p)
+        if not words:
+            return None
         known_text = "\n".join(known)
         for w in words:
             if w in known_text:
