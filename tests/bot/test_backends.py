@@ -88,3 +88,18 @@ def test_use_loads_its_model_once_under_concurrent_first_queries(monkeypatch: py
         vectors = list(pool.map(lambda _: model.embed_query("保育園の申込"), range(8)))
     assert loads.count(id(model._model)) == 1  # other USE objects in the process are not this test's business
     assert all(np.allclose(v, vectors[0]) for v in vectors)
+
+
+@pytest.mark.parametrize("name", ["use-multilingual", "e5-small"])
+def test_concurrent_embeddings_equal_serial_ones(name: str) -> None:
+    """The web server embeds from many threads at once; the vectors must not depend on that."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    model = get_embedder(name, Settings())
+    texts = ["保育園の申込", "児童手当はいくら", "子どもが熱を出した", "ファミサポの登録"]
+    reference = {t: model.embed_query(t) for t in texts}
+    jobs = [texts[i % len(texts)] for i in range(160)]
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(model.embed_query, jobs))
+    wrong = [t for t, v in zip(jobs, results, strict=True) if not np.allclose(v, reference[t], atol=1e-5)]
+    assert wrong == []
