@@ -11,13 +11,14 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from bot import messages
 from bot.index import Generation
 from bot.jatext import content_words
 from bot.knowledge import Office, Procedure
-from bot.retrieve import Candidate, Retrieval, Retriever
+from bot.retrieve import Candidate, Retriever
 from bot.safety import EmergencyLevel, OutOfScope, detect_emergency, detect_out_of_scope, mentions_childcare
 from bot.textnorm import nfkc, normalize, to_hiragana
 
@@ -458,8 +459,8 @@ class Answerer:
         return None
 
     def _specific_words(self, q: str, p: Procedure) -> list[str]:
-        title_words = set(content_words(p.title)) | {w for a in p.aliases for w in content_words(a)}
-        return [w for w in content_words(q) if w not in _ASPECT_WORDS and w not in title_words and len(w) >= 2]
+        names = _name_words(p)
+        return [w for w in content_words(q) if w not in _ASPECT_WORDS and w not in names and len(w) >= 2]
 
     def _asks_known_detail(self, q: str, p: Procedure, text: str) -> bool:
         """Does a specific word of the question occur in a sentence of ``text`` that states a known fact?"""
@@ -572,6 +573,12 @@ class Answerer:
         return self._finish(r, cites)
 
 
+@lru_cache(maxsize=4096)
+def _name_words(p: Procedure) -> frozenset[str]:
+    """Content words of a document's title and aliases (Sudachi runs once per document version, not per question)."""
+    return frozenset(w for n in (p.title, *p.aliases) for w in content_words(n))
+
+
 def _name_in(name: str, folded_text: str) -> bool:
     """A name occurs in normalised text; an alias written with spaces (「こども園 給食費」) needs each of its pieces."""
     pieces = [normalize(x) for x in nfkc(name).split()]
@@ -580,7 +587,3 @@ def _name_in(name: str, folded_text: str) -> bool:
 
 def _doc_text(p: Procedure) -> str:
     return "\n".join([p.title, *(f"{s.heading}\n{s.text}" for s in p.sections)])
-
-
-def retrieval_debug(r: Retrieval) -> list[dict[str, Any]]:
-    return [c.to_json() for c in r.candidates]

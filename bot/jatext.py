@@ -63,10 +63,6 @@ def _bigrams(s: str) -> list[str]:
     return [s[i : i + 2] for i in range(len(s) - 1)]
 
 
-def reading(text: str) -> str:
-    return "".join(m.reading for m in analyze(text) if m.pos not in ("補助記号", "空白"))
-
-
 def content_words(text: str) -> list[str]:
     """Normalised content words (no particles, auxiliaries, symbols or stop words)."""
     words = []

@@ -8,7 +8,6 @@ keyword leg only, because dense models fail on hiragana-only input (hit@1 .05–
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -166,6 +165,3 @@ class Retriever:
 def _is_kana_only(q: str) -> bool:
     letters = [ch for ch in q if ch.isalpha()]
     return bool(letters) and not has_kanji(q) and all("\u3040" <= ch <= "\u30ff" or ch == "ー" for ch in letters)
-
-
-SearchFn = Callable[[str], Retrieval]

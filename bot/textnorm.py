@@ -50,12 +50,7 @@ def normalize_query(text: str) -> str:
 
 
 _KANJI = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf々]")
-_KANA = re.compile(r"[\u3041-\u309f\u30a0-\u30ff]")
 
 
 def has_kanji(text: str) -> bool:
     return bool(_KANJI.search(text))
-
-
-def has_kana(text: str) -> bool:
-    return bool(_KANA.search(text))
