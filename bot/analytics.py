@@ -1,6 +1,6 @@
 """EBPM analytics over the log store: what parents ask, when, about which procedure, and what the bot could not answer.
 
-Every number is computed from the stored (masked) messages and feedback for a period of Tokyo dates, so a report can
+Every number is computed from the stored (masked) messages and feedback for a period of dates in the ward's time zone (``Settings.timezone``, Asia/Tokyo by default), so a report can
 be reproduced from the database and exported as CSV. The unanswered queue groups no-answer, clarify and negatively
 rated questions whose character-bigram similarity (:func:`bot.curated.similarity`) reaches a threshold.
 """
@@ -12,8 +12,7 @@ import io
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -23,7 +22,6 @@ from bot.knowledge import KnowledgeBase
 from bot.logstore import feedback, messages
 from bot.safety import mask_pii
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 KINDS = ("answer", "no_answer", "clarify", "emergency", "out_of_scope")
 GROUP_THRESHOLD = 0.45
 WEEKDAYS = "月火水木金土日"
@@ -37,7 +35,7 @@ class Row:
     doc_ids: tuple[str, ...]
     form_id: str | None
     topic: str | None
-    at: datetime  # Tokyo time
+    at: datetime  # the ward's local time
     helpful: bool | None
 
 
@@ -84,18 +82,19 @@ def default_period(today: date, days: int = 30) -> tuple[date, date]:
     return today - timedelta(days=days - 1), today
 
 
-def _utc_bounds(start: date, end: date) -> tuple[datetime, datetime]:
-    lo = datetime.combine(start, time.min, TOKYO).astimezone(UTC)
-    hi = datetime.combine(end + timedelta(days=1), time.min, TOKYO).astimezone(UTC)
+def _utc_bounds(start: date, end: date, tz: tzinfo) -> tuple[datetime, datetime]:
+    lo = datetime.combine(start, time.min, tz).astimezone(UTC)
+    hi = datetime.combine(end + timedelta(days=1), time.min, tz).astimezone(UTC)
     return lo, hi
 
 
-def _tokyo(d: datetime) -> datetime:
-    return (d if d.tzinfo else d.replace(tzinfo=UTC)).astimezone(TOKYO)
+def local_time(d: datetime, tz: tzinfo) -> datetime:
+    """A stored timestamp (UTC; SQLite returns it naive) as the ward's wall-clock time."""
+    return (d if d.tzinfo else d.replace(tzinfo=UTC)).astimezone(tz)
 
 
-def load_rows(engine: Engine, start: date, end: date) -> list[Row]:
-    lo, hi = _utc_bounds(start, end)
+def load_rows(engine: Engine, start: date, end: date, tz: tzinfo) -> list[Row]:
+    lo, hi = _utc_bounds(start, end, tz)
     q = (
         select(messages, feedback.c.helpful)
         .select_from(messages.outerjoin(feedback, feedback.c.message_id == messages.c.id))
@@ -104,7 +103,16 @@ def load_rows(engine: Engine, start: date, end: date) -> list[Row]:
     )
     with engine.connect() as conn:
         return [
-            Row(r.id, r.question, r.kind, tuple(r.doc_ids or ()), r.form_id, r.topic, _tokyo(r.created_at), r.helpful)
+            Row(
+                r.id,
+                r.question,
+                r.kind,
+                tuple(r.doc_ids or ()),
+                r.form_id,
+                r.topic,
+                local_time(r.created_at, tz),
+                r.helpful,
+            )
             for r in conn.execute(q)
         ]
 
@@ -149,8 +157,9 @@ def group_unanswered(rows: list[Row], threshold: float = GROUP_THRESHOLD, limit:
     return out[:limit]
 
 
-def compute(engine: Engine, kb: KnowledgeBase | None, start: date, end: date, minutes_per_call: float) -> Report:
-    rows = load_rows(engine, start, end)
+def compute(engine: Engine, kb: KnowledgeBase | None, start: date, end: date, minutes_per_call: float,
+            tz: tzinfo) -> Report:  # fmt: skip
+    rows = load_rows(engine, start, end, tz)
     per_day: dict[str, int] = {}
     d = start
     while d <= end:
@@ -236,12 +245,12 @@ def summary_csv(report: Report) -> str:
     return buf.getvalue()
 
 
-def messages_csv(engine: Engine, start: date, end: date) -> str:
+def messages_csv(engine: Engine, start: date, end: date, tz: tzinfo) -> str:
     """The period's messages (questions are stored masked) with their kind, documents, hand-off and rating."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["id", "at_tokyo", "question", "kind", "doc_ids", "form_id", "helpful"])
-    for r in load_rows(engine, start, end):
+    w.writerow(["id", "at_local", "question", "kind", "doc_ids", "form_id", "helpful"])
+    for r in load_rows(engine, start, end, tz):
         helpful = "" if r.helpful is None else int(r.helpful)
         w.writerow([r.id, r.at.isoformat(timespec="seconds"), r.question, r.kind, " ".join(r.doc_ids),
                     r.form_id or "", helpful])  # fmt: skip

@@ -6,8 +6,9 @@ the whole bot at ``tmp_path``.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +43,9 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(400, ge=50, description="Maximum tiktoken tokens per indexed chunk.")
     keep_generations: int = Field(2, ge=1, description="Index generations kept on disk after a swap.")
     today: date | None = Field(None, description="Override today's date (tests, previews).")
+    timezone: str = Field(
+        "Asia/Tokyo", description="The ward's time zone: every date and time staff or parents see is in this zone."
+    )
 
     # Web (used by web/, documented here so one class holds all configuration)
     host: str = Field("127.0.0.1", description="Web server bind address.")
@@ -75,6 +79,15 @@ class Settings(BaseSettings):
     def _absolute(cls, v: Path) -> Path:
         return Path(v).expanduser().resolve()
 
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as e:
+            raise ValueError(f"BOT_TIMEZONE={v!r} is not an IANA time zone name (for example 'Asia/Tokyo')") from e
+        return v
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         if self.embedder == "sentence-transformers" and not self.embedder_model:
@@ -95,5 +108,14 @@ class Settings(BaseSettings):
     def llm_enabled(self) -> bool:
         return bool((self.llm_base_url or self.llm_azure_endpoint) and (self.llm_model or self.llm_azure_deployment))
 
+    @property
+    def tz(self) -> tzinfo:
+        return ZoneInfo(self.timezone)
+
+    def now(self) -> datetime:
+        """The ward's wall-clock time (aware). The host usually runs UTC; the ward does not."""
+        return datetime.now(self.tz)
+
     def current_date(self) -> date:
-        return self.today or date.today()
+        """Today in the ward's time zone, not the host's: at 20:00 UTC it is already tomorrow in Tokyo."""
+        return self.today or self.now().date()

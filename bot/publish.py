@@ -270,7 +270,7 @@ class Reindexer:
                 if gen:
                     s.generation = gen
                 s.stage = "done" if ok else "failed"
-                s.history = ([f"{time.strftime('%H:%M:%S')} {summary or error}"] + s.history)[:10]
+                s.history = ([f"{self.settings.now():%H:%M:%S} {summary or error}"] + s.history)[:10]
 
 
 # --- preview --------------------------------------------------------------------------------------------------------

@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None, bot: Bot | None = None) -> Fast
     app.state.settings = settings
     app.state.bot = bot
     app.state.bot_error = None
-    app.state.templates = make_templates()
+    app.state.templates = make_templates(settings.tz)
     app.state.chat_limiter = RateLimiter(settings.rate_limit_per_minute)
     # feedback and furigana are cheap, but still bounded per client
     app.state.light_limiter = RateLimiter(settings.rate_limit_per_minute * 4)

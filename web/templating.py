@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,15 @@ def static_version() -> str:
     return format(max(int(p.stat().st_mtime) for p in STATIC_DIR.iterdir()), "x")
 
 
-def make_templates() -> Jinja2Templates:
+def make_templates(tz: tzinfo) -> Jinja2Templates:
+    """``tz`` is the ward's time zone: the ``local`` filter shows every stored (UTC) time as staff read a clock."""
     templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
     templates.env.globals["static_version"] = static_version()
+
+    def local(d: datetime, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return (d if d.tzinfo else d.replace(tzinfo=UTC)).astimezone(tz).strftime(fmt)
+
+    templates.env.filters["local"] = local
     return templates
 
 

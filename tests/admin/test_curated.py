@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from bot.auth import Accounts
+from bot.config import Settings
 from bot.curated import CuratedAnswers, fiscal_year_end, similarity
 from bot.service import Bot
 from tests.admin.conftest import page_csrf
@@ -37,12 +38,13 @@ def ask(c: httpx.Client, q: str) -> dict:  # type: ignore[type-arg]
     return r.json()  # type: ignore[no-any-return]
 
 
-def test_curated_answer_takes_precedence(client_as: Callable[[str], httpx.Client], accounts: Accounts) -> None:
+def test_curated_answer_takes_precedence(client_as: Callable[[str], httpx.Client], accounts: Accounts,
+                                         admin_settings: Settings) -> None:  # fmt: skip
     c = client_as("editor")
     q = "保育園の見学は土曜日もできますか"
     assert "土曜の見学は各園に" not in ask(c, q)["answer"]
     form = c.get("/admin/curated/new", params={"pattern": q, "doc": "hoikuen-nyuen"})
-    assert fiscal_year_end(date.today()).isoformat() in form.text  # expiry defaults to the end of the fiscal year
+    assert fiscal_year_end(admin_settings.current_date()).isoformat() in form.text  # default: end of the fiscal year
     r = _create(c, patterns=q + "\n土曜に保育園を見学したい", answer="土曜の見学は各園に電話で相談してください。",
                 doc_ids="hoikuen-nyuen", form_id="", expires_on="")  # fmt: skip
     assert r.status_code == 303

@@ -99,7 +99,7 @@ def logout(session: ViewerPostDep, accounts: AccountsDep, settings: SettingsDep)
 def dashboard(request: Request, session: ViewerDep, settings: SettingsDep, store: LogStoreDep,
               reindexer: ReindexerDep) -> Response:  # fmt: skip
     start, end = default_period(settings.current_date(), 7)
-    rows = load_rows(store.engine, start, end)
+    rows = load_rows(store.engine, start, end, settings.tz)
     kinds: dict[str, int] = {}
     for r in rows:
         kinds[r.kind] = kinds.get(r.kind, 0) + 1
@@ -112,7 +112,7 @@ def dashboard(request: Request, session: ViewerDep, settings: SettingsDep, store
 def logs(request: Request, session: ViewerDep, settings: SettingsDep, store: LogStoreDep,
          kind: Annotated[str, Query(max_length=20)] = "", days: Annotated[int, Query(ge=1, le=366)] = 7) -> Response:  # fmt: skip
     end = settings.current_date()
-    rows = load_rows(store.engine, end - timedelta(days=days - 1), end)
+    rows = load_rows(store.engine, end - timedelta(days=days - 1), end, settings.tz)
     if kind:
         rows = [r for r in rows if r.kind == kind or (kind == "not_helpful" and r.helpful is False)]
     rows = list(reversed(rows))[:500]

@@ -54,7 +54,7 @@ def analytics(request: Request, session: ViewerDep, settings: SettingsDep, store
     except ValueError as e:
         return html_error(request, session, 422, str(e))
     kb = _kb(request, settings)
-    report = compute(store.engine, kb, d_start, d_end, settings.minutes_per_call)
+    report = compute(store.engine, kb, d_start, d_end, settings.minutes_per_call, settings.tz)
     titles = {pid: p.title for pid, p in kb.procedures.items()}
     forms = {fid: f.title for fid, f in kb.forms.items()}
     return page(request, "admin/analytics.html", session, title="利用状況(EBPM)", report=report, titles=titles,
@@ -70,9 +70,11 @@ def analytics_csv(request: Request, session: ViewerDep, settings: SettingsDep, s
     except ValueError as e:
         return html_error(request, session, 422, str(e))
     if table == "messages":
-        body = messages_csv(store.engine, d_start, d_end)
+        body = messages_csv(store.engine, d_start, d_end, settings.tz)
     else:
-        body = summary_csv(compute(store.engine, _kb(request, settings), d_start, d_end, settings.minutes_per_call))
+        body = summary_csv(
+            compute(store.engine, _kb(request, settings), d_start, d_end, settings.minutes_per_call, settings.tz)
+        )
     name = f"kosodate-{table}-{d_start.isoformat()}-{d_end.isoformat()}.csv"
     # A BOM so that Excel (what ward offices open CSVs with) reads the Japanese as UTF-8.
     return Response("\ufeff" + body, media_type="text/csv; charset=utf-8",
@@ -84,7 +86,7 @@ def unanswered(request: Request, session: ViewerDep, settings: SettingsDep, stor
                days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = 30) -> Response:  # fmt: skip
     end = settings.current_date()
     kb = _kb(request, settings)
-    report = compute(store.engine, kb, end - timedelta(days=days - 1), end, settings.minutes_per_call)
+    report = compute(store.engine, kb, end - timedelta(days=days - 1), end, settings.minutes_per_call, settings.tz)
     bot: Bot | None = request.app.state.bot
     nearest: dict[str, str | None] = {}
     for g in report.unanswered[:30]:
