@@ -53,6 +53,7 @@ eval: install
 
 eval-gate: install
 	$(PY) -m evals gate
+	$(PY) -m evals triage --split test --gate
 
 clean:
 	rm -rf .data .pytest_cache .mypy_cache .ruff_cache

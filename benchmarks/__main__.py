@@ -72,6 +72,34 @@ def _latency_row(bot: object, questions: list[str], label: str, target: str) -> 
             f"p50 {_pct(lat, 50):.1f} ms, p95 {_pct(lat, 95):.1f} ms", target)  # fmt: skip
 
 
+def _triage_rows(bot: object, questions: list[str]) -> list[tuple[str, str, str]]:
+    """What the semantic triage adds to an answer: the same asks with the shipped model and with the rules alone."""
+    from bot.safety import Triage
+
+    answerer = bot.answerer  # type: ignore[attr-defined]
+    semantic = answerer.triage
+    timings: dict[str, list[float]] = {"model": [], "rules": []}
+    for q in questions:
+        for name, tri in (("rules", Triage(artifact=None)), ("model", semantic)):
+            answerer.triage = tri
+            answerer.retriever.embedder._query_cache = None  # each ask pays its own query embedding
+            t = time.perf_counter()
+            bot.ask(q)  # type: ignore[attr-defined]
+            timings[name].append((time.perf_counter() - t) * 1000)
+    answerer.triage = semantic
+    added = _pct(timings["model"], 95) - _pct(timings["rules"], 95)
+    only = []
+    for q in questions:
+        t = time.perf_counter()
+        semantic.predict(q)
+        only.append((time.perf_counter() - t) * 1000)
+    return [
+        ("answer latency with the semantic triage vs rules only",
+         f"p95 {_pct(timings['model'], 95):.1f} vs {_pct(timings['rules'], 95):.1f} ms: +{added:.1f} ms", "target ≤ +5 ms"),
+        ("triage model alone (vector cached)", f"p50 {_pct(only, 50):.2f} ms, p95 {_pct(only, 95):.2f} ms", ""),
+    ]  # fmt: skip
+
+
 def _free_port() -> int:
     import socket
 
@@ -169,6 +197,7 @@ def main() -> int:
         for q in questions[:20]:
             bot.ask(q)
         rows.append(_latency_row(bot, questions * 2, "real knowledge", "target p95 ≤ 150 ms"))
+        rows.extend(_triage_rows(bot, questions))
 
         for workers in (1, 2):
             rows.extend(_web_load(data, questions, workers))

@@ -19,7 +19,7 @@ from bot.index import Generation
 from bot.jatext import content_words
 from bot.knowledge import Office, Procedure
 from bot.retrieve import Candidate, Retriever
-from bot.safety import EmergencyLevel, OutOfScope, detect_emergency, detect_out_of_scope, mentions_childcare
+from bot.safety import OutOfScope, SafetyDecision, Triage, detect_out_of_scope, mentions_childcare
 from bot.textnorm import nfkc, normalize, to_hiragana
 
 
@@ -106,6 +106,8 @@ class AnswerResult:
     candidates: list[dict[str, Any]] = field(default_factory=list)
     latency_ms: float = 0.0
     llm_reason: str = ""  # why the LLM text was used or not ("" when no LLM is configured)
+    lang: str = "ja"  # the language the reply leads in
+    emergency_title: str = ""  # the heading over the emergency numbers, in that language
     source_texts: list[str] = field(default_factory=list, repr=False)
 
     def to_contract(self) -> dict[str, Any]:
@@ -214,26 +216,28 @@ class Thresholds:
 
 
 class Answerer:
-    def __init__(self, retriever: Retriever, thresholds: Thresholds | None = None):
+    def __init__(self, retriever: Retriever, thresholds: Thresholds | None = None, triage: Triage | None = None):
         self.retriever = retriever
         self.t = thresholds or Thresholds()
+        self.triage = triage if triage is not None else Triage(retriever.embedder)
 
     @property
     def gen(self) -> Generation:
         return self.retriever.generation
 
-    def answer(self, question: str, history: list[Turn] | None = None) -> AnswerResult:
+    def answer(self, question: str, history: list[Turn] | None = None,
+               safety: SafetyDecision | None | bool = True) -> AnswerResult:  # fmt: skip
+        """``safety``: True runs the triage here; a decision (or None) passes one the caller already made."""
         started = time.perf_counter()
-        result = self._decide(question.strip(), history or [])
+        q = question.strip()
+        decision = self.triage.assess(q) if safety is True else (safety or None)
+        result = self.emergency(q, decision) if decision else self._decide(q, history or [])
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
 
     # ---- decision ----
     def _decide(self, q: str, history: list[Turn]) -> AnswerResult:
         gen = self.gen
-        em = detect_emergency(q)
-        if em:
-            return self._emergency(q, em.level)
         oos = detect_out_of_scope(q)
         if oos:
             return self._out_of_scope(q, oos)
@@ -544,32 +548,30 @@ class Answerer:
                          citations=[self._citation(p) for p in cites], candidates=debug or [])  # fmt: skip
         return self._finish(r, cites)
 
-    def _emergency(self, q: str, level: EmergencyLevel) -> AnswerResult:
+    def emergency(self, q: str, decision: SafetyDecision) -> AnswerResult:
+        """Numbers first, from the ward profile; a line in the parent's language; then short Japanese guidance.
+
+        Never an LLM, a curated answer or a clarify question: this only renders ``bot.safety``'s decision.
+        """
         kb = self.gen.kb
-        doc_id = "gyakutai-189" if level is EmergencyLevel.ABUSE else "kyukyu-yakan"
-        # All four numbers every time (a parent in a panic should not have to ask again), most urgent first.
-        life, advice, fire = (
-            EmergencyNumber("救急車", "119"),
-            EmergencyNumber("子供の健康相談室", "#8000"),
-            EmergencyNumber("救急相談センター", "#7119"),
-        )
-        abuse = EmergencyNumber("児童相談所 虐待対応ダイヤル", "189")
-        numbers = {
-            EmergencyLevel.LIFE: [life, fire, advice, abuse],
-            EmergencyLevel.ADVICE: [advice, fire, life, abuse],
-            EmergencyLevel.ABUSE: [abuse, EmergencyNumber("警察", "110"), life, advice],
-        }[level]
-        body = messages.load(f"emergency_{level.value}").splitlines()
-        cites = [kb.procedures[doc_id]] if doc_id in kb.procedures else []
-        office = None
-        if level is EmergencyLevel.ABUSE:
-            center = next((o for o in ("nihonzutsumi-center",) if o in kb.offices), None)
-            if center:
-                office = self._office(center)
-                body.append("子ども家庭支援センターでも、子育ての悩みを相談できます。")
+        plan = kb.ward.emergency.get(decision.level) if kb.ward else None
+        lang = decision.lang if decision.lang in messages.emergency_languages() else "ja"
+        numbers = [
+            EmergencyNumber(messages.emergency_label(n.kind, lang) or n.label, n.number)
+            if lang != "ja"
+            else EmergencyNumber(n.label, n.number)
+            for n in (plan.numbers if plan else ())
+        ] or [EmergencyNumber("救急車", "119")]  # a knowledge folder without ward.yaml still gets the one number
+        body = messages.load(f"emergency_{decision.level.value}").splitlines()
+        lead = messages.emergency_lead(decision.level.value, lang)
+        if lead:
+            body.insert(0, lead)
+        cites = [kb.procedures[d] for d in (plan.docs if plan else ()) if d in kb.procedures]
+        office = self._office(plan.office) if plan and plan.office else None
         r = AnswerResult(q, AnswerKind.EMERGENCY, "", body=body, citations=[self._citation(p) for p in cites],
-                         emergency_numbers=numbers, office=office, topic=doc_id if cites else None,
-                         reason=level.value)  # fmt: skip
+                         emergency_numbers=numbers, office=office, topic=cites[0].id if cites else None,
+                         reason=f"{decision.level.value} ({decision.source}, p={decision.score:.2f})", lang=lang,
+                         emergency_title=messages.emergency_title(lang))  # fmt: skip
         return self._finish(r, cites)
 
 

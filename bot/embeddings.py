@@ -8,6 +8,8 @@ decorator an outside package would use, so a ward swapping in its own model chan
 from __future__ import annotations
 
 import importlib
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, ClassVar
 
@@ -19,6 +21,9 @@ if TYPE_CHECKING:
 
 class EmbedderError(RuntimeError):
     """An embedder could not be found, loaded, or returned bad vectors."""
+
+
+_CACHE_INIT = threading.Lock()
 
 
 class EmbeddingModel:
@@ -53,8 +58,32 @@ class EmbeddingModel:
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._run(texts, is_query=False)
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Many texts embedded as queries (for models with a query prefix), in batches, without the cache."""
+        return self._run(texts, is_query=True)
+
+    QUERY_CACHE_SIZE: ClassVar[int] = 256
+
     def embed_query(self, text: str) -> np.ndarray:
-        return self._run([text], is_query=True)[0]
+        """One query vector. The last few are remembered, so the safety triage and the retriever embedding the same
+        question cost one model call, not two."""
+        with _CACHE_INIT:
+            if getattr(self, "_query_cache", None) is None:
+                self._query_cache_lock = threading.Lock()
+                self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        cache = self._query_cache
+        with self._query_cache_lock:
+            hit = cache.get(text)
+            if hit is not None:
+                cache.move_to_end(text)
+                return hit
+        vec = self._run([text], is_query=True)[0]
+        vec.setflags(write=False)
+        with self._query_cache_lock:
+            cache[text] = vec
+            while len(cache) > self.QUERY_CACHE_SIZE:
+                cache.popitem(last=False)
+        return vec
 
 
 _REGISTRY: dict[str, Callable[[Settings], EmbeddingModel]] = {}

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -37,6 +37,9 @@ CATEGORIES = (
 )
 CHANNELS = ("マイナポータル", "LoGoフォーム", "区の電子申請", "アプリ", "専用サイト", "申請フォーム")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+if TYPE_CHECKING:
+    from bot.ward import WardProfile
+
 REQUIRED = ("id", "title", "category", "aliases", "source_urls", "checked")
 KNOWN_KEYS = set(REQUIRED) | {"as_of", "valid_from", "valid_until", "office", "forms", "questions"}
 
@@ -133,6 +136,7 @@ class KnowledgeBase:
     offices: dict[str, Office] = field(default_factory=dict)
     forms: dict[str, Form] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    ward: WardProfile | None = None  # knowledge/ward.yaml (bot.ward)
 
     @property
     def errors(self) -> list[Problem]:
@@ -509,7 +513,10 @@ def load_knowledge(directory: Path, today: date, stale_days: int = 365) -> Knowl
                 problems.append(
                     Problem(forms_rel, form_lines.get(fid, 1), f"form '{fid}' names unknown procedure '{pid}'")
                 )
-    return KnowledgeBase(procedures=procedures, offices=offices, forms=forms, problems=problems)
+    from bot.ward import WARD_FILE, load_ward  # bot.ward reads this module's types
+
+    ward = load_ward(directory, rel(directory / WARD_FILE), procedures, offices, problems)
+    return KnowledgeBase(procedures=procedures, offices=offices, forms=forms, problems=problems, ward=ward)
 
 
 def _front_matter_lines(path: Path) -> dict[str, int]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 PROMPT_DIR = Path(__file__).parent / "prompts"
 
@@ -25,3 +28,27 @@ def sections(name: str) -> dict[str, str]:
         elif key:
             out[key] = (out[key] + "\n" + line).strip()
     return out
+
+
+@cache
+def _emergency_i18n() -> dict[str, Any]:
+    data = yaml.safe_load((PROMPT_DIR / "emergency_i18n.yaml").read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
+def emergency_languages() -> frozenset[str]:
+    return frozenset(_emergency_i18n().get("title", {}))
+
+
+def emergency_title(lang: str) -> str:
+    titles = _emergency_i18n().get("title", {})
+    return str(titles.get(lang) or titles.get("ja", ""))
+
+
+def emergency_label(kind: str, lang: str) -> str:
+    return str(_emergency_i18n().get("labels", {}).get(kind, {}).get(lang, ""))
+
+
+def emergency_lead(level: str, lang: str) -> str:
+    """The one line in the parent's language that comes before the Japanese text ("" for Japanese)."""
+    return str(_emergency_i18n().get("lead", {}).get(level, {}).get(lang, "")) if lang != "ja" else ""

@@ -55,6 +55,7 @@ class Bot:
     def warm_up(self) -> None:
         """Load what loads lazily (embedder weights, Sudachi's dictionary) so the first question is not slow."""
         self.retriever.search("保育園の申込はいつまでですか")
+        self.answerer.triage.assess("保育園の申込はいつまでですか")
 
     def refresh(self) -> bool:
         """Swap to the newest published generation. Returns True when it changed."""
@@ -72,13 +73,19 @@ class Bot:
 
     def ask(self, question: str, history: list[Turn] | None = None) -> AnswerResult:
         started = time.perf_counter()
+        # Safety decides first, once: an emergency never meets a curated answer, a clarify question or the LLM.
+        decision = self.answerer.triage.assess(question.strip())
+        if decision is not None:
+            result = self.answerer.answer(question, history, safety=decision)
+            result.latency_ms = (time.perf_counter() - started) * 1000
+            return result
         if self.curated is not None:
             # curated.respond leaves emergencies and out-of-scope questions to the answerer, so safety still wins
             curated = self.curated.respond(question, self.generation.kb, self.settings.current_date())
             if curated is not None:
                 curated.latency_ms = (time.perf_counter() - started) * 1000
                 return curated
-        result = self.answerer.answer(question, history)
+        result = self.answerer.answer(question, history, safety=None)
         if self.llm is not None and result.kind is AnswerKind.ANSWER:
             result = self.llm.apply(result)
             result.latency_ms = (time.perf_counter() - started) * 1000

@@ -2,6 +2,8 @@
 
     python -m evals run [--dataset evals/questions.jsonl] [--out DIR] [--compare BASELINE.json] [--limit N]
     python -m evals gate [--report PATH] [--thresholds evals/thresholds.toml]
+    python -m evals triage [--split test] [--out DIR] [--gate]   emergency triage: recall, numbers, false alarms
+    python -m evals triage-train                                   refit bot/safety/triage_model.npz (train+dev)
     python -m evals jsquad --data PATH [--limit N]
     python -m evals jsts --data PATH [--limit N]
 
@@ -113,6 +115,48 @@ def cmd_gate(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def cmd_triage(args: argparse.Namespace) -> int:
+    """Run the whole answer path over one triage split; write triage.json + triage.html; gate when asked."""
+    from bot.service import Bot
+    from evals import gate, report, triage, triage_report
+
+    try:
+        rows = triage.load_split(args.split)
+    except (OSError, triage.TriageDataError) as e:
+        raise SystemExit(f"dataset error: {e}") from None
+    bot = Bot.build_if_missing(_settings())
+    rep = triage.score(rows, triage.run_bot(bot, rows))
+    rep["meta"] = {"split": args.split, "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                   "model": bot.answerer.triage.model.meta if bot.answerer.triage.model else None}  # fmt: skip
+    out = Path(args.out) if args.out else _default_out()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "triage.json").write_text(report.dump_json(rep), encoding="utf-8")
+    (out / "triage.html").write_text(triage_report.render_html(rep), encoding="utf-8")
+    print(triage_report.format_summary(rep))
+    print(f"\nreport: {out / 'triage.html'}")
+    if not args.gate:
+        return 0
+    thresholds = gate.load_thresholds(Path(args.thresholds))
+    failures = gate.check(rep, thresholds)
+    print(gate.format_result(failures, thresholds, f"triage {args.split}"))
+    return 1 if failures else 0
+
+
+def cmd_triage_train(args: argparse.Namespace) -> int:
+    from bot.embeddings import get_embedder
+    from bot.safety import TRIAGE_EMBEDDER
+    from bot.safety.model import ARTIFACT
+    from evals import triage
+
+    settings = _settings()
+    model, curve = triage.train(get_embedder(TRIAGE_EMBEDDER, settings))
+    for x in curve:
+        print(" ".join(f"{k}={v:.3f}" for k, v in x.items()))
+    model.save(Path(args.out) if args.out else ARTIFACT)
+    print(f"threshold {model.threshold}: {json.dumps(model.meta, ensure_ascii=False)}")
+    return 0
+
+
 def cmd_jsquad(args: argparse.Namespace) -> int:
     from evals import benchmarks
 
@@ -156,6 +200,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--report", help="check this report.json instead of running the dataset")
     p.add_argument("--thresholds", default=str(HERE / "thresholds.toml"))
     p.set_defaults(func=cmd_gate)
+    p = sub.add_parser("triage", help="emergency triage over a split of evals/datasets/triage (default: test)")
+    p.add_argument("--split", default="test", choices=("train", "dev", "test"))
+    p.add_argument("--out", help="report folder (default evals/reports/<UTC timestamp>/)")
+    p.add_argument("--gate", action="store_true", help="exit 1 when a metric is outside --thresholds")
+    p.add_argument("--thresholds", default=str(HERE / "triage_thresholds.toml"))
+    p.set_defaults(func=cmd_triage)
+    p = sub.add_parser("triage-train", help="refit the triage model on train+dev (threshold from out-of-fold scores)")
+    p.add_argument("--out", help="artifact path (default bot/safety/triage_model.npz)")
+    p.set_defaults(func=cmd_triage_train)
     p = sub.add_parser("jsquad", help="JSQuAD paragraph retrieval: hit@1, hit@5, MRR@10, queries/s per leg")
     p.add_argument("--data", required=True, help="jsquad-valid-v1.3.json (SQuAD format)")
     p.add_argument("--limit", type=int, help="evaluate N evenly spaced questions (all paragraphs stay indexed)")

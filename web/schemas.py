@@ -92,6 +92,8 @@ class ChatResponse(BaseModel):
     choices: list[Choice] = Field(default_factory=list, description="Clarifying choices (kind = clarify).")
     suggestions: list[Choice] = Field(default_factory=list, description="Likely follow-up questions.")
     emergency_numbers: list[EmergencyNumber] = Field(default_factory=list)
+    emergency_title: str = Field("", description="The heading over emergency_numbers, in the reply's language.")
+    lang: str = Field("ja", description="The language the reply leads in (ja, en, zh-Hans, zh-Hant, ko, vi, ...).")
     topic: str | None = None
     ruby: list[list[RubySegment]] | None = Field(None, description="`body` as ruby segments, when furigana was asked.")
 
@@ -141,6 +143,8 @@ class ChatResponse(BaseModel):
             choices=[Choice(label=c.label, query=c.query, doc_id=c.doc_id) for c in r.choices],
             suggestions=[Choice(label=c.label, query=c.query, doc_id=c.doc_id) for c in r.suggestions],
             emergency_numbers=[EmergencyNumber(label=e.label, number=e.number, tel=e.tel) for e in r.emergency_numbers],
+            emergency_title=r.emergency_title,
+            lang=r.lang,
             topic=r.topic,
             ruby=ruby,
         )

@@ -56,6 +56,18 @@ def make_record() -> Callable[..., dict[str, Any]]:
     return make
 
 
+def tiny_ward() -> dict[str, object]:
+    """The real ward profile cut down to the four documents: a level whose sources are absent falls back to 119."""
+    ward = yaml.safe_load((ROOT / "knowledge" / "ward.yaml").read_text(encoding="utf-8"))
+    for plan in ward["emergency"].values():
+        docs = [d for d in plan["docs"] if d in TINY_DOCS]
+        if docs != plan["docs"]:
+            plan["docs"] = docs or ["kyukyu-yakan"]
+            plan["numbers"] = [{"number": "119", "label": "救急車", "kind": "ambulance"}]
+            plan.pop("office", None)
+    return ward  # type: ignore[no-any-return]
+
+
 @pytest.fixture(scope="session")
 def tiny_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A knowledge folder with four real documents and a real index built by ingest's Indexer; yields the BOT_ env."""
@@ -73,6 +85,7 @@ def tiny_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
             kept.append(f)
     forms["forms"] = kept
     (kdir / "forms.yaml").write_text(yaml.safe_dump(forms, allow_unicode=True), encoding="utf-8")
+    (kdir / "ward.yaml").write_text(yaml.safe_dump(tiny_ward(), allow_unicode=True), encoding="utf-8")
     env = {"BOT_DATA_DIR": str(base / "data"), "BOT_KNOWLEDGE_DIR": str(kdir)}
     # Built with explicit settings: a session fixture must not leave BOT_* variables set for other test packages
     # (the web tests would then serve this four-document index).

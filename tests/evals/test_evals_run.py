@@ -113,3 +113,21 @@ def test_dataset_errors_name_the_line(tmp_path: Path) -> None:
 def test_the_real_dataset_loads() -> None:
     items = runner.load_dataset(Path(runner.__file__).parent / "questions.jsonl")
     assert len(items) > 200 and sum(i.expect_kind == "emergency" for i in items) >= 10
+
+
+def test_triage_report_and_gate(bot_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`python -m evals triage` runs the whole answer path over a split, writes both reports and gates on them."""
+    import json
+
+    loose = tmp_path / "loose.toml"
+    loose.write_text("[min]\nrecall = 0.5\n[max]\nfalse_alarm_rate = 0.5\n", encoding="utf-8")
+    strict = tmp_path / "strict.toml"
+    strict.write_text("[min]\nrecall = 1.01\n", encoding="utf-8")  # unreachable: the gate must fail
+    out = tmp_path / "tri"
+    assert main(["triage", "--split", "dev", "--out", str(out), "--gate", "--thresholds", str(loose)]) == 0
+    text = capsys.readouterr().out
+    assert "emergencies recognised" in text and "eval gate passed" in text
+    rep = json.loads((out / "triage.json").read_text(encoding="utf-8"))
+    assert rep["summary"]["positives"] > 100 and {"by_level", "by_style", "by_lang"} <= set(rep)
+    assert "<script" not in (out / "triage.html").read_text(encoding="utf-8")
+    assert main(["triage", "--split", "dev", "--out", str(out), "--gate", "--thresholds", str(strict)]) == 1

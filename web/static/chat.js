@@ -123,6 +123,11 @@
     part(view, ".msg-status").hidden = true;
 
     if (data.emergency_numbers && data.emergency_numbers.length) {
+      if (data.emergency_title) part(view, ".emergency-title").textContent = data.emergency_title;
+      if (data.lang && data.lang !== "ja") {
+        // the title and the tel: labels are in the parent's language (the Japanese guidance follows in the body)
+        part(view, ".emergency").setAttribute("lang", data.lang);
+      }
       var list = part(view, ".emergency-list");
       data.emergency_numbers.forEach(function (n) {
         var a = el("a", "tel-big");

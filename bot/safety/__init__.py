@@ -1,0 +1,103 @@
+"""Safety: the one place that decides whether a message is an emergency or crisis, and which kind.
+
+:class:`Triage` runs before anything else (curated answers, retrieval, the optional LLM) and combines two layers:
+
+- **rules** (:mod:`bot.safety.rules`): set phrasings, near-perfect precision, the backstop when the model is absent;
+- **a semantic model** (:mod:`bot.safety.model`): a classifier over the message's sentence embedding and character
+  n-grams, trained on a labelled corpus written by people who never saw the rules, so it catches descriptions of
+  the same situations in other words, kana, dialect, typos and other languages.
+
+A message is an emergency when a rule matches or the model's probability of "not an emergency" falls below its
+threshold. The level (:class:`EmergencyLevel`) decides which numbers the reply shows first; the answer path and the
+web layer only render the decision. A model that fails to load degrades to rules only and says so in the log: a
+broken artifact must never stop an answer.
+
+Out-of-scope rules (:mod:`bot.safety.scope`) and PII masking (:mod:`bot.safety.pii`) live beside it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.embeddings import EmbeddingModel, get_embedder
+from bot.safety.features import embedding_text
+from bot.safety.model import ARTIFACT, Prediction, TriageModel, TriageModelError
+from bot.safety.pii import mask_pii
+from bot.safety.rules import EmergencyLevel, EmergencyMatch, detect_emergency
+from bot.safety.scope import OutOfScope, detect_out_of_scope, mentions_childcare
+
+__all__ = [
+    "EmergencyLevel",
+    "EmergencyMatch",
+    "OutOfScope",
+    "SafetyDecision",
+    "Triage",
+    "detect_emergency",
+    "detect_out_of_scope",
+    "mask_pii",
+    "mentions_childcare",
+]
+
+log = logging.getLogger("bot.safety")
+
+# The embedder the shipped model was trained with; a ward that configures another embedder for retrieval still gets
+# this one for triage (loaded once, ~3 ms a message).
+TRIAGE_EMBEDDER = "use-multilingual"
+
+
+@dataclass(frozen=True)
+class SafetyDecision:
+    level: EmergencyLevel
+    lang: str  # the language to answer in ("ja", "en", "zh-Hans", ...)
+    source: str  # "rule", "model" or "rule+model"
+    score: float  # the model's probability that this is an emergency (0 when the model is off)
+    pattern: str = ""  # the rule that matched, if any
+
+
+class Triage:
+    def __init__(self, embedder: EmbeddingModel | None = None, model: TriageModel | None = None,
+                 artifact: Path | None = ARTIFACT) -> None:  # fmt: skip
+        """``artifact=None`` runs the rules alone (the fallback, and the baseline the evals compare against)."""
+        self.model = model
+        if self.model is None and artifact is not None:
+            try:
+                self.model = TriageModel.load(artifact)
+            except TriageModelError as e:
+                log.error("safety triage runs on rules only: %s", e)
+        self.embedder: EmbeddingModel | None = None
+        if self.model is not None:
+            if embedder is not None and embedder.identity == self.model.embedder_identity:
+                self.embedder = embedder  # share the retriever's model (and its query-vector cache)
+            else:
+                from bot.config import Settings
+
+                self.embedder = get_embedder(TRIAGE_EMBEDDER, Settings())
+                if self.embedder.identity != self.model.embedder_identity:
+                    log.error("safety triage runs on rules only: model trained with %s, embedder is %s",
+                              self.model.embedder_identity, self.embedder.identity)  # fmt: skip
+                    self.model = None
+
+    def predict(self, text: str) -> Prediction | None:
+        if self.model is None or self.embedder is None or not text.strip():
+            return None
+        return self.model.predict(text, self.embedder.embed_query(embedding_text(text)))
+
+    def assess(self, text: str) -> SafetyDecision | None:
+        """The decision for one message: None when it is not an emergency or crisis."""
+        rule = detect_emergency(text)
+        pred = self.predict(text)
+        model_says = pred is not None and pred.p_emergency >= self.model.threshold  # type: ignore[union-attr]
+        lang = pred.lang if pred is not None else "ja"
+        score = pred.p_emergency if pred is not None else 0.0
+        if rule is not None:
+            return SafetyDecision(rule.level, lang, "rule+model" if model_says else "rule", score, rule.pattern)
+        if model_says:
+            assert pred is not None
+            return SafetyDecision(EmergencyLevel(pred.level), lang, "model", score)
+        return None
+
+    def language(self, text: str) -> str:
+        pred = self.predict(text)
+        return pred.lang if pred is not None else "ja"
