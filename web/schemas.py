@@ -86,7 +86,7 @@ class ChatResponse(BaseModel):
     handoff: Handoff | None
     latency_ms: float
     session_id: str
-    message_id: int
+    message_id: int | None = Field(description="For feedback; null when the log store could not record the turn.")
     body: list[str] = Field(description="The answer's paragraphs, without the source/hand-off lines of `answer`.")
     office: Office | None = None
     choices: list[Choice] = Field(default_factory=list, description="Clarifying choices (kind = clarify).")
@@ -99,7 +99,7 @@ class ChatResponse(BaseModel):
 
     @classmethod
     def of(
-        cls, r: AnswerResult, session_id: str, message_id: int, ruby: list[list[RubySegment]] | None = None
+        cls, r: AnswerResult, session_id: str, message_id: int | None, ruby: list[list[RubySegment]] | None = None
     ) -> ChatResponse:
         h = r.handoff
         o = r.office

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import httpx
 import pytest
 
 from bot.service import Bot
+from tests.web.conftest import LiveServer
 
 CONTRACT_KEYS = {"question", "kind", "answer", "citations", "handoff", "latency_ms"}
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -319,3 +321,27 @@ def test_a_chunked_oversized_body_is_refused_politely(client: httpx.Client) -> N
 
     r = client.post("/api/chat", content=chunks(), headers={"content-type": "application/json"})
     assert r.status_code == 413 and r.json()["code"] == "too_large"
+
+
+def test_answers_do_not_depend_on_the_log_store(make_server: Callable[..., LiveServer], tmp_path: Path,
+                                                caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    """A broken log database (here: its tables are gone) never stops an answer, least of all an emergency."""
+    import logging
+    import sqlite3
+
+    db = tmp_path / "broken.db"
+    server = make_server(db_url=f"sqlite:///{db}")
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        assert c.post("/api/chat", json={"message": "児童手当はいくら?"}).json()["message_id"] >= 1
+        with sqlite3.connect(db) as conn:
+            conn.execute("DROP TABLE feedback")
+            conn.execute("DROP TABLE messages")
+        with caplog.at_level(logging.ERROR, logger="web.chat"):
+            r = c.post("/api/chat", json={"message": "子どもが息をしていない", "session_id": "s-broken"})
+            stream = c.post("/api/chat/stream", json={"message": "児童手当はいくら?"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["kind"] == "emergency" and body["emergency_numbers"][0]["number"] == "119"
+    assert body["message_id"] is None
+    assert stream.status_code == 200 and "event: done" in stream.text
+    assert "log store unwritable" in caplog.text and "log store unreadable" in caplog.text

@@ -7,6 +7,7 @@ Multi-turn: the session's earlier turns (masked question + topic document) come 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.jatext import furigana
 from bot.logstore import LogStore
@@ -22,6 +24,7 @@ from web.deps import BotDep, ChatRateLimit, LightRateLimit, LogStoreDep
 from web.schemas import ChatRequest, ChatResponse, ErrorResponse, FuriganaRequest, FuriganaResponse, RubySegment
 
 router = APIRouter(prefix="/api", tags=["chat"])
+log = logging.getLogger("web.chat")
 
 ERRORS: dict[int | str, dict[str, object]] = {code: {"model": ErrorResponse} for code in (400, 413, 422, 429, 503)}
 _SENTENCE = re.compile(r"[^。\n]*(?:。|\n|$)")
@@ -36,9 +39,21 @@ def ruby(paragraphs: list[str]) -> list[list[RubySegment]]:
 
 
 def answer_turn(bot: Bot, store: LogStore, req: ChatRequest) -> ChatResponse:
+    """The answer never depends on the log store: when it cannot be read or written (disk full, read-only, gone),
+    the parent still gets the answer — an emergency above all — without a message id, and the failure is logged."""
     session_id = req.session_id or new_session_id()
-    result = bot.ask(req.message, store.history(session_id))
-    message_id = store.record_message(session_id, req.message, result)
+    try:
+        history = store.history(session_id)
+    except SQLAlchemyError as e:
+        log.error("log store unreadable, answering without the conversation's history: %s", e)
+        history = []
+    result = bot.ask(req.message, history)
+    message_id: int | None
+    try:
+        message_id = store.record_message(session_id, req.message, result)
+    except SQLAlchemyError as e:
+        log.error("log store unwritable, answer (kind=%s) not recorded: %s", result.kind.value, e)
+        message_id = None
     return ChatResponse.of(result, session_id, message_id, ruby(result.body) if req.furigana else None)
 
 

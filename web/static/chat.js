@@ -239,6 +239,7 @@
   }
 
   function setUpFeedback(view, messageId) {
+    if (!messageId) return; // the server could not record this turn, so there is nothing to rate
     var box = part(view, ".feedback");
     var status = part(box, ".feedback-status");
     var commentForm = part(box, ".feedback-form");
