@@ -238,7 +238,8 @@ class Answerer:
     # ---- decision ----
     def _decide(self, q: str, history: list[Turn]) -> AnswerResult:
         gen = self.gen
-        oos = detect_out_of_scope(q)
+        ward = gen.kb.ward
+        oos = detect_out_of_scope(q, ward.name, ward.other_municipalities) if ward else detect_out_of_scope(q)
         if oos:
             return self._out_of_scope(q, oos)
         aspects = detect_aspects(q)
@@ -511,7 +512,7 @@ class Answerer:
                 Choice(p.title, f"{p.title}の{aspect}を教えて" if aspect else f"{p.title}について教えて", p.id)
             )
         if not choices:
-            for pid in ("jidou-teate", "hoikuen-nyuen", "azukari-sukusuku", "kodomo-iryohi"):
+            for pid in kb.ward.clarify_fallbacks if kb.ward else ():
                 if pid in kb.procedures:
                     p = kb.procedures[pid]
                     choices.append(Choice(p.title, f"{p.title}について教えて", p.id))
@@ -527,7 +528,7 @@ class Answerer:
         office = None
         if top and top.coverage >= self.t.min_coverage / 2:
             office = self._office(kb.procedures[top.doc_id].office)
-        office = office or self._office("kuyakusho")
+        office = office or self._office(kb.ward.default_office if kb.ward else None)
         body = ["ごめんなさい。そのご質問に答えられる情報が、ここにはありません。"]
         if office:
             tel = f"({office.phone})" if office.phone else ""
@@ -540,10 +541,11 @@ class Answerer:
         text = messages.sections("out_of_scope")[why.value]
         cites: list[Procedure] = []
         office = None
-        if why is OutOfScope.DIAGNOSIS and "kyukyu-yakan" in kb.procedures:
-            cites = [kb.procedures["kyukyu-yakan"]]
+        ward = kb.ward
+        if why is OutOfScope.DIAGNOSIS and ward and ward.diagnosis_doc in kb.procedures:
+            cites = [kb.procedures[ward.diagnosis_doc]]  # type: ignore[index]
         if why is OutOfScope.OTHER_TOPIC:
-            office = self._office("kuyakusho")
+            office = self._office(ward.default_office if ward else None)
         r = AnswerResult(q, AnswerKind.OUT_OF_SCOPE, "", body=text.splitlines(), office=office, reason=why.value,
                          citations=[self._citation(p) for p in cites], candidates=debug or [])  # fmt: skip
         return self._finish(r, cites)

@@ -161,7 +161,9 @@ class CuratedAnswers:
         Safety first: questions the emergency or out-of-scope rules catch are left to the answerer.
         """
         q = question.strip()
-        if not q or detect_emergency(q) or detect_out_of_scope(q):
+        ward = kb.ward
+        others = (ward.name, ward.other_municipalities) if ward else ("", ())
+        if not q or detect_emergency(q) or detect_out_of_scope(q, *others):
             return None
         hit = self.match(q, today)
         if hit is None:

@@ -1,8 +1,10 @@
 """The ward profile (``knowledge/ward.yaml``): what differs from one ward to the next and is not a procedure.
 
-Today it holds the ward's name and, per emergency level, the numbers a reply shows first, each one backed by a
-knowledge document whose text contains it (so every number a parent is told to call has a cited source). Another
-ward adopts the bot by replacing ``knowledge/``, this file included; no code names Taito's documents.
+It holds the ward's name, the office to fall back on, the document diagnosis refusals cite, the clarify fallbacks,
+the other municipalities whose questions are referred there, and, per emergency level, the numbers a reply shows
+first, each one backed by a knowledge document whose text contains it (so every number a parent is told to call
+has a cited source). Another ward adopts the bot by replacing ``knowledge/``, this file included; no code names
+Taito's documents or offices.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ class EmergencyPlan:
 class WardProfile:
     name: str
     emergency: dict[EmergencyLevel, EmergencyPlan] = field(default_factory=dict)
+    default_office: str | None = None
+    diagnosis_doc: str | None = None
+    clarify_fallbacks: tuple[str, ...] = ()
+    other_municipalities: tuple[str, ...] = ()
 
 
 _DIGITS = re.compile(r"[\s\-‐−ー()()]")
@@ -102,4 +108,20 @@ def load_ward(directory: Path, rel: str, procedures: dict[str, Procedure], offic
         if not lines:
             problems.append(Problem(rel, 1, f"ward.yaml: {level.value}: no numbers"))
         plans[level] = EmergencyPlan(level, tuple(lines), docs, office)
-    return WardProfile(data["name"].strip(), plans)
+    default_office = data.get("default_office")
+    if default_office not in offices:
+        problems.append(Problem(rel, 1, f"ward.yaml: default_office '{default_office}' is not an office id"))
+        default_office = None
+    diagnosis_doc = data.get("diagnosis_doc")
+    if diagnosis_doc is not None and diagnosis_doc not in procedures:
+        problems.append(Problem(rel, 1, f"ward.yaml: diagnosis_doc '{diagnosis_doc}' is not a document id"))
+        diagnosis_doc = None
+    fallbacks = tuple(str(d) for d in data.get("clarify_fallbacks") or ())
+    for d in fallbacks:
+        if d not in procedures:
+            problems.append(Problem(rel, 1, f"ward.yaml: clarify_fallbacks: unknown document id '{d}'"))
+    others = tuple(str(m) for m in data.get("other_municipalities") or ())
+    if data["name"].strip() in others:
+        problems.append(Problem(rel, 1, "ward.yaml: other_municipalities must not list the ward itself"))
+    return WardProfile(data["name"].strip(), plans, default_office, diagnosis_doc,
+                       tuple(d for d in fallbacks if d in procedures), others)  # fmt: skip

@@ -7,6 +7,7 @@ parents type kana.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from enum import StrEnum
 
 from bot.safety.rules import compile_patterns, fold
@@ -34,12 +35,6 @@ _DIAGNOSIS = compile_patterns([
     r"(解熱剤|げねつざい|座薬|ざやく|薬|くすり).{0,12}(何時間|なんじかん|あけ|間隔|かんかく)",
     r"(この|その)(症状|しょうじょう).{0,10}(何|なに|なん|病気|大丈夫)", r"(障害|しょうがい|発達障害|自閉).{0,10}(ですか|でしょうか|かな|か\?)",
 ])  # fmt: skip
-_WARDS = [
-    "千代田区", "中央区", "港区", "新宿区", "文京区", "墨田区", "江東区", "品川区", "目黒区", "大田区", "世田谷区",
-    "渋谷区", "中野区", "杉並区", "豊島区", "北区", "荒川区", "板橋区", "練馬区", "足立区", "葛飾区", "江戸川区",
-    "横浜市", "川崎市", "さいたま市", "千葉市", "大阪市", "名古屋市", "八王子市", "町田市", "武蔵野市", "三鷹市",
-]  # fmt: skip
-_OTHER_WARD = re.compile("|".join(re.escape(w) for w in _WARDS))
 _OTHER_TOPIC = compile_patterns([
     r"(ゴミ|ごみ|粗大)", r"住民税", r"じゅうみんぜい", r"固定資産税", r"パスポート", r"ぱすぽーと", r"(印鑑|いんかん)登録",
     r"選挙", r"せんきょ", r"(駐輪|ちゅうりん)", r"(婚姻届|こんいんとどけ|離婚届)", r"(年金|ねんきん)",
@@ -62,13 +57,16 @@ _ALWAYS_OTHER = compile_patterns([
 ])  # fmt: skip
 
 
-def detect_out_of_scope(text: str) -> OutOfScope | None:
+def detect_out_of_scope(text: str, ward_name: str = "", other_municipalities: Sequence[str] = ()) -> OutOfScope | None:
+    """``other_municipalities`` (from knowledge/ward.yaml): a question naming one of them, and not the ward itself, is
+    referred there."""
     folded = fold(text)
     if any(p.search(folded) for p in _INJECTION):
         return OutOfScope.INJECTION
     if any(p.search(folded) for p in _DIAGNOSIS):
         return OutOfScope.DIAGNOSIS
-    if _OTHER_WARD.search(nfkc(text)) and "台東区" not in nfkc(text):
+    plain = nfkc(text)
+    if any(m in plain for m in other_municipalities) and not (ward_name and ward_name in plain):
         return OutOfScope.OTHER_WARD
     if any(p.search(folded) for p in _OTHER_TOPIC) and not _CHILD_WORDS.search(folded):
         return OutOfScope.OTHER_TOPIC

@@ -6,6 +6,8 @@ from bot.grounding import check_citations, check_grounded
 from bot.safety import EmergencyLevel, OutOfScope, detect_emergency, detect_out_of_scope, mask_pii
 from bot.textnorm import normalize
 
+OTHERS = ("世田谷区", "墨田区", "横浜市")
+
 
 def test_normalize_folds_width_and_kana() -> None:
     assert normalize("ホイクエン") == normalize("ほいくえん") == "ほいくえん"
@@ -63,11 +65,14 @@ def test_not_emergencies(text: str) -> None:
     ],
 )
 def test_out_of_scope(text: str, why: OutOfScope) -> None:
-    assert detect_out_of_scope(text) is why
+    assert detect_out_of_scope(text, "台東区", OTHERS) is why
 
 
 def test_childcare_question_is_in_scope() -> None:
-    assert detect_out_of_scope("台東区の保育園の申込はいつまで") is None
+    assert detect_out_of_scope("台東区の保育園の申込はいつまで", "台東区", OTHERS) is None
+    assert detect_out_of_scope("世田谷区から台東区に引っ越します。保育園の申込は?", "台東区", OTHERS) is None
+    # another ward's profile: the same question is theirs
+    assert detect_out_of_scope("台東区の保育園の申込", "世田谷区", ("台東区",)) is OutOfScope.OTHER_WARD
 
 
 def test_mask_pii() -> None:

@@ -65,6 +65,7 @@ def tiny_ward() -> dict[str, object]:
             plan["docs"] = docs or ["kyukyu-yakan"]
             plan["numbers"] = [{"number": "119", "label": "救急車", "kind": "ambulance"}]
             plan.pop("office", None)
+    ward["clarify_fallbacks"] = [d for d in ward["clarify_fallbacks"] if d in TINY_DOCS]
     return ward  # type: ignore[no-any-return]
 
 
