@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,3 +52,11 @@ def knowledge_copy(tmp_path: Path) -> Path:
     dst = tmp_path / "knowledge"
     shutil.copytree(ROOT / "knowledge", dst)
     return dst
+
+
+@pytest.fixture(autouse=True)
+def _no_bot_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's BOT_* (or CHROMA_*) variables never change what a test sees; tests that need one set it."""
+    for key in list(os.environ):
+        if key.startswith(("BOT_", "CHROMA_")):
+            monkeypatch.delenv(key)

@@ -15,6 +15,7 @@ from bot.__main__ import main
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # starts a subprocess
 def test_the_module_entry_point(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")} | {"BOT_DATA_DIR": str(tmp_path)}
     r = subprocess.run([sys.executable, "-m", "bot", "users", "add", "hanako", "--role", "admin", "--password-stdin"],

@@ -10,8 +10,11 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bot.config import Settings
+
+pytestmark = pytest.mark.slow  # each test starts a subprocess
 
 ROOT = Path(__file__).resolve().parents[2]
 

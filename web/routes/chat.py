@@ -11,7 +11,7 @@ import logging
 import re
 import secrets
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
@@ -79,7 +79,9 @@ def _stream(resp: ChatResponse) -> StreamingResponse:
     )
 
 
-_SSE_DOC = {200: {"content": {"text/event-stream": {}}, "description": "events: meta, delta…, done"}}
+_SSE_DOC: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/event-stream": {}}, "description": "events: meta, delta…, done"}
+}
 
 
 @router.post("/chat", response_model=ChatResponse, responses=ERRORS, dependencies=[ChatRateLimit])
