@@ -564,6 +564,12 @@ class Answerer:
             else EmergencyNumber(n.label, n.number)
             for n in (plan.numbers if plan else ())
         ] or [EmergencyNumber("救急車", "119")]  # a knowledge folder without ward.yaml still gets the one number
+        for other in decision.also:  # a situation the model finds nearly as likely: its first number too
+            extra = kb.ward.emergency.get(other) if kb.ward else None
+            if extra and extra.numbers and all(n.number != extra.numbers[0].number for n in numbers):
+                first = extra.numbers[0]
+                label = (messages.emergency_label(first.kind, lang) or first.label) if lang != "ja" else first.label
+                numbers.append(EmergencyNumber(label, first.number))
         body = messages.load(f"emergency_{decision.level.value}").splitlines()
         lead = messages.emergency_lead(decision.level.value, lang)
         if lead:

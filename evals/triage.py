@@ -8,6 +8,7 @@ Metrics, overall and by level, style and language:
 - ``number_recall``: positives whose reply shows a number that helps in that situation (``EXPECTED_NUMBERS``);
   where the writer marked ``danger_now``, the number for "now" (119 or 110) must be among them;
 - ``level_accuracy``: positives given the level they were written for (or one of ``also``);
+- ``lang_accuracy``: positives answered in the language they were written in (``mixed`` and romaji count as ja);
 - ``false_alarm_rate``: negatives answered as an emergency.
 """
 
@@ -92,6 +93,7 @@ def score(rows: Sequence[dict[str, Any]], outcomes: Sequence[dict[str, Any]]) ->
         else:
             m = {
                 "recall": o["emergency"],
+                "lang_accuracy": o.get("lang") == ("ja" if r["lang"] == "ja" else r["lang"]),
                 "number_recall": o["emergency"] and number_ok(r, o["numbers"]),
                 "level_accuracy": o["level"] in {r["level"], *r.get("also", [])},
             }
@@ -118,6 +120,7 @@ def score(rows: Sequence[dict[str, Any]], outcomes: Sequence[dict[str, Any]]) ->
         "recall": _rate(overall["recall"]),
         "number_recall": _rate(overall["number_recall"]),
         "level_accuracy": _rate(overall["level_accuracy"]),
+        "lang_accuracy": _rate(overall["lang_accuracy"]),
         "false_alarm_rate": _rate(overall["false_alarm"]),
         "latency_p50_ms": round(float(np.percentile(ms, 50)), 2) if ms else None,
         "latency_p95_ms": round(float(np.percentile(ms, 95)), 2) if ms else None,
@@ -140,7 +143,7 @@ def run_bot(bot: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         emergency = res.kind.value == "emergency"
         level = res.reason.split(" ", 1)[0] if emergency else None
         out.append({"emergency": emergency, "level": level, "numbers": [e.number for e in res.emergency_numbers],
-                    "ms": ms})  # fmt: skip
+                    "lang": res.lang, "ms": ms})  # fmt: skip
     return out
 
 
@@ -155,7 +158,8 @@ def triage_only(triage: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str, A
     return out
 
 
-TARGET_RECALL = 0.98  # on dev, rules and model together; the issue's target for the test split
+TARGET_RECALL = 0.98  # out of fold over train + dev, rules and model together; the issue's target for the test split
+VETOES = (0.0, 0.005, 0.01, 0.02, 0.05)  # 0.0: a rule match always stands
 
 
 def train(
@@ -181,15 +185,24 @@ def train(
             p[i] = part.predict(rows[i]["text"], vecs[i]).p_emergency
     rule = np.array([detect_emergency(r["text"]) is not None for r in rows])
     pos = np.array([r["level"] != "none" for r in rows])
+    # A rule match stands unless the model is all but sure it is not an emergency (``veto``): rules match words,
+    # and on near-misses (誤飲防止, 死ぬほど笑った, a febrile seizure last year) the words are there but the situation is not.
     curve = []
-    for t in np.round(np.arange(0.02, 0.96, 0.02), 2):
-        hit = rule | (p >= t)
-        curve.append({"threshold": float(t), "recall": float(hit[pos].mean()), "false_alarm": float(hit[~pos].mean()),
-                      "model_recall": float((p >= t)[pos].mean()), "rule_false_alarm": float(rule[~pos].mean())})  # fmt: skip
+    for veto in VETOES:
+        for t in np.round(np.arange(0.02, 0.96, 0.02), 2):
+            hit = (rule & (p >= veto)) | (p >= t)
+            curve.append({"threshold": float(t), "veto": veto, "recall": float(hit[pos].mean()),
+                          "false_alarm": float(hit[~pos].mean()), "model_recall": float((p >= t)[pos].mean()),
+                          "rule_false_alarm": float((rule & (p >= veto))[~pos].mean())})  # fmt: skip
     ok = [x for x in curve if x["recall"] >= TARGET_RECALL]
-    chosen = max(ok, key=lambda x: x["threshold"]) if ok else min(curve, key=lambda x: x["threshold"])
+    chosen = (
+        min(ok, key=lambda x: (x["false_alarm"], x["veto"], -x["threshold"]))
+        if ok
+        else min(curve, key=lambda x: x["threshold"])
+    )
     meta = {"embedder": "use-multilingual", "c": c, "chr_weight": chr_weight, "rows": len(rows),
             "oof_recall": chosen["recall"], "oof_false_alarm": chosen["false_alarm"]}  # fmt: skip
+    meta["rule_veto"] = chosen["veto"]
     model = TriageModel.train(rows, fixed, c=c, chr_weight=chr_weight, threshold=chosen["threshold"],
                               data_sha256=sha, meta=meta)  # fmt: skip
     return model, curve

@@ -12,11 +12,12 @@ SUMMARY = (
     ("recall", "emergencies recognised (any level)"),
     ("number_recall", "right number shown"),
     ("level_accuracy", "level as written"),
+    ("lang_accuracy", "answered in the message's language"),
     ("false_alarm_rate", "false alarms on ordinary questions"),
     ("latency_p50_ms", "whole answer latency p50 (ms)"),
     ("latency_p95_ms", "whole answer latency p95 (ms)"),
 )
-COLS = ("positives", "recall", "number_recall", "level_accuracy", "negatives", "false_alarm")
+COLS = ("positives", "recall", "number_recall", "level_accuracy", "lang_accuracy", "negatives", "false_alarm")
 
 
 def _table(groups: Mapping[str, Mapping[str, Any]], title: str) -> str:

@@ -7,8 +7,9 @@
   n-grams, trained on a labelled corpus written by people who never saw the rules, so it catches descriptions of
   the same situations in other words, kana, dialect, typos and other languages.
 
-A message is an emergency when a rule matches or the model's probability of "not an emergency" falls below its
-threshold. The level (:class:`EmergencyLevel`) decides which numbers the reply shows first; the answer path and the
+A message is an emergency when the model's probability of an emergency reaches its threshold, or a rule matches
+and the model is not all but certain that it is not one (the veto, chosen out of fold: rules match words, and
+near-misses such as 誤飲防止 or 死ぬほど笑った have the words without the situation). The level (:class:`EmergencyLevel`) decides which numbers the reply shows first; the answer path and the
 web layer only render the decision. A model that fails to load degrades to rules only and says so in the log: a
 broken artifact must never stop an answer.
 
@@ -42,6 +43,10 @@ __all__ = [
 
 log = logging.getLogger("bot.safety")
 
+# A second situation whose probability is at least this share of the most likely one's also gets its first number
+# (a drunk partner hitting mother and child is DV and abuse: 110 and 189). Not tuned on any split.
+ALSO_SHARE = 0.5
+
 # The embedder the shipped model was trained with; a ward that configures another embedder for retrieval still gets
 # this one for triage (loaded once, ~3 ms a message).
 TRIAGE_EMBEDDER = "use-multilingual"
@@ -54,6 +59,7 @@ class SafetyDecision:
     source: str  # "rule", "model" or "rule+model"
     score: float  # the model's probability that this is an emergency (0 when the model is off)
     pattern: str = ""  # the rule that matched, if any
+    also: tuple[EmergencyLevel, ...] = ()  # other situations the model finds nearly as likely (their first number too)
 
 
 class Triage:
@@ -91,13 +97,24 @@ class Triage:
         model_says = pred is not None and pred.p_emergency >= self.model.threshold  # type: ignore[union-attr]
         lang = pred.lang if pred is not None else "ja"
         score = pred.p_emergency if pred is not None else 0.0
-        if rule is not None:
-            return SafetyDecision(rule.level, lang, "rule+model" if model_says else "rule", score, rule.pattern)
+        if rule is not None and (pred is None or score >= self.model.rule_veto):  # type: ignore[union-attr]
+            source = "rule+model" if model_says else "rule"
+            return SafetyDecision(rule.level, lang, source, score, rule.pattern, _also(pred, rule.level))
         if model_says:
             assert pred is not None
-            return SafetyDecision(EmergencyLevel(pred.level), lang, "model", score)
+            level = EmergencyLevel(pred.level)
+            return SafetyDecision(level, lang, "model", score, also=_also(pred, level))
         return None
 
     def language(self, text: str) -> str:
         pred = self.predict(text)
         return pred.lang if pred is not None else "ja"
+
+
+def _also(pred: Prediction | None, level: EmergencyLevel) -> tuple[EmergencyLevel, ...]:
+    if pred is None:
+        return ()
+    positive = {k: v for k, v in pred.probs.items() if k != "none"}
+    top = max(positive.values())
+    return tuple(EmergencyLevel(k) for k, v in sorted(positive.items(), key=lambda kv: -kv[1])
+                 if k != level.value and v >= ALSO_SHARE * top)  # fmt: skip

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,18 @@ class Prediction:
     level: str  # the most likely non-"none" class
     lang: str
     probs: dict[str, float]
+
+
+ROMAJI = "ja-Latn"
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
+
+
+def language_label(row: dict[str, Any]) -> str:
+    """The language head's training label: Japanese written without kana or kanji (romaji) is its own class, so
+    that "kodomo ga ..." does not teach the head that Latin letters are Japanese."""
+    if row["lang"] == "ja" and not _CJK.search(row["text"]):
+        return ROMAJI
+    return str(row["lang"])
 
 
 def _has_kana(text: str) -> bool:
@@ -70,6 +83,8 @@ class TriageModel:
         self.embedder_identity = embedder_identity
         self.data_sha256 = data_sha256
         self.meta = meta or {}
+        # A rule match is overruled only when P(emergency) is below this (chosen out of fold; 0 = never).
+        self.rule_veto = float(self.meta.get("rule_veto", 0.0))
         self._none = self.classes.index(NONE)
 
     # ---- inference ----
@@ -83,6 +98,8 @@ class TriageModel:
         p = _softmax(z)
         order = [i for i in np.argsort(-p) if i != self._none]
         lang = "ja" if _has_kana(text) else self.lang_classes[int(np.argmax(zl))]
+        if lang == ROMAJI:
+            lang = "ja"  # Japanese typed in Latin letters: answered in (easy) Japanese
         return Prediction(
             p_emergency=float(1.0 - p[self._none]),
             level=self.classes[order[0]],
@@ -145,7 +162,11 @@ class TriageModel:
         m = LogisticRegression(C=c, max_iter=5000).fit(x, levels)
         d = emb.shape[1]
         coef = np.asarray(m.coef_)
-        lang = LogisticRegression(C=c, max_iter=5000).fit(chr_m, [r["lang"] for r in rows])
+        # The head only ever sees messages without kana (kana means Japanese), so it learns only from those.
+        no_kana = [i for i, r in enumerate(rows) if not _has_kana(r["text"])]
+        lang = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(
+            chr_m[no_kana], [language_label(rows[i]) for i in no_kana]
+        )
         return cls(
             classes=[str(k) for k in m.classes_], w_emb=coef[:, :d], w_chr=coef[:, d:] * chr_weight, bias=m.intercept_,
             vectorizer=vec, chr_weight=1.0, threshold=threshold, lang_classes=[str(k) for k in lang.classes_],

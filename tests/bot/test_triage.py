@@ -85,7 +85,8 @@ def test_english_emergency_reply_leads_in_english_with_the_ward_numbers(bot: Bot
     r = bot.ask("Help, my baby fell in the bath and is not moving")
     assert r.kind is AnswerKind.EMERGENCY and r.lang == "en"
     plan = bot.generation.kb.ward.emergency[EmergencyLevel.LIFE]  # type: ignore[union-attr]
-    assert [n.number for n in r.emergency_numbers] == [n.number for n in plan.numbers]
+    shown = [n.number for n in r.emergency_numbers]
+    assert shown[: len(plan.numbers)] == [n.number for n in plan.numbers]  # a nearly-as-likely level may add one
     assert r.emergency_numbers[0].number == "119" and r.emergency_numbers[0].label == "Ambulance"
     assert r.emergency_title == "Call now" and r.body[0].startswith("Call 119 now")
     assert {c.doc_id for c in r.citations} == set(plan.docs)
@@ -141,7 +142,7 @@ def test_scoring_counts_the_number_for_now() -> None:
         {"id": "c", "text": "z", "level": "none", "lang": "en", "style": "en"},
     ]
     outcomes = [
-        {"emergency": True, "level": "abuse", "numbers": ["189"], "ms": 1.0},  # 110 missing although in danger now
+        {"emergency": True, "level": "abuse", "numbers": ["189"], "lang": "ja", "ms": 1.0},  # no 110, in danger now
         {"emergency": True, "level": "abuse", "numbers": ["189"], "ms": 1.0},
         {"emergency": True, "level": "life", "numbers": ["119"], "ms": 1.0},
     ]
@@ -158,3 +159,16 @@ def test_training_runs_end_to_end_on_a_small_sample(tmp_path: Path, embedder: Em
     again = TriageModel.load(tmp_path / "m.npz")
     assert again.threshold == model.threshold and curve and again.classes == model.classes
     shutil.rmtree(tmp_path)
+
+
+def test_a_nearly_as_likely_second_situation_adds_its_first_number(bot: Bot) -> None:
+    from bot.safety import SafetyDecision, _also
+    from bot.safety.model import Prediction
+
+    probs = {"none": 0.1, "dv": 0.45, "abuse": 0.35, "life": 0.1}
+    assert _also(Prediction(0.9, "dv", "ja", probs), EmergencyLevel.DV) == (EmergencyLevel.ABUSE,)
+    assert _also(Prediction(0.9, "dv", "ja", {**probs, "abuse": 0.1}), EmergencyLevel.DV) == ()
+    decision = SafetyDecision(EmergencyLevel.DV, "ja", "model", 0.9, also=(EmergencyLevel.ABUSE,))
+    r = bot.answerer.answer("酔った夫が私と子どもを叩きます", safety=decision)
+    shown = [n.number for n in r.emergency_numbers]
+    assert shown[0] == "110" and "189" in shown and len(shown) == len(set(shown))

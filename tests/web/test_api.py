@@ -345,3 +345,12 @@ def test_answers_do_not_depend_on_the_log_store(make_server: Callable[..., LiveS
     assert body["message_id"] is None
     assert stream.status_code == 200 and "event: done" in stream.text
     assert "log store unwritable" in caplog.text and "log store unreadable" in caplog.text
+
+
+def test_an_emergency_in_english_is_answered_with_english_labels(client: httpx.Client) -> None:
+    body = client.post("/api/chat", json={"message": "my son swallowed a button battery"}).json()
+    assert body["kind"] == "emergency" and body["lang"] == "en" and body["emergency_title"] == "Call now"
+    first = body["emergency_numbers"][0]
+    assert first["number"] == "119" and first["tel"] == "tel:119" and first["label"] == "Ambulance"
+    assert body["body"][0].startswith("If your child seems unwell")
+    assert client.post("/api/chat", json={"message": "児童手当はいくら?"}).json()["lang"] == "ja"
