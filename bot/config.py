@@ -71,7 +71,12 @@ class Settings(BaseSettings):
     llm_azure_endpoint: str | None = Field(None, description="Azure OpenAI endpoint (instead of base_url).")
     llm_azure_deployment: str | None = Field(None, description="Azure OpenAI deployment name.")
     llm_azure_api_version: str = Field("2024-10-21", description="Azure OpenAI API version.")
-    llm_timeout: float = Field(20.0, gt=0, description="Seconds before an LLM call is abandoned.")
+    llm_timeout: float = Field(
+        20.0, gt=0, description="Seconds one request may wait for the LLM, whole stream included."
+    )
+    llm_max_concurrent: int = Field(
+        4, ge=1, le=64, description="LLM streams at once; more requests get the composed answer at once."
+    )
     llm_context_tokens: int = Field(8000, ge=1000, description="Token budget for the numbered sources.")
 
     @field_validator("data_dir", "knowledge_dir")

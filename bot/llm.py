@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,7 @@ from bot.answer import AnswerKind, AnswerResult, Citation
 from bot.config import Settings
 from bot.grounding import Violation, check_citations, check_grounded
 from bot.knowledge import KnowledgeBase
-from bot.safety import mask_pii
+from bot.safety import OutOfScope, detect_out_of_scope, mask_pii
 from bot.tokens import count_tokens
 
 log = logging.getLogger("bot.llm")
@@ -83,13 +86,26 @@ def build_prompt(question: str, sources: list[Source]) -> list[dict[str, str]]:
 
 
 _MARKER = re.compile(r"\[(\d+)\]")
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]「」『』、。]+", re.IGNORECASE)
+_LINK_MARKUP = re.compile(r"\[[^\]]*\]\([^)]*\)|<a\s", re.IGNORECASE)
+_SECRETS = re.compile(r"パスワード|暗証番号|password|passcode", re.IGNORECASE)
 
 
-def validate(text: str, sources: list[Source]) -> tuple[list[Violation], list[int]]:
-    """Citations must name provided sources; facts must occur in the cited ones. Returns (violations, cited)."""
+def validate(text: str, sources: list[Source], allowed_urls: Sequence[str] = ()) -> tuple[list[Violation], list[int]]:
+    """Citations must name provided sources; facts must occur in the cited ones; every URL must be one the sources
+    or the hand-off give; no link markup, no instruction-following text, no request for a password (a model that
+    was prompt-injected through a parent's message must not reach the parent). Returns (violations, cited)."""
     if not text.strip():
         return [Violation("empty reply", "citation")], []
-    bad = check_citations(text, len(sources))
+    known = "\n".join([*(s.text for s in sources), *allowed_urls])
+    bad = [Violation(u, "url not in sources") for u in _URL.findall(text) if u.rstrip(".,") not in known]
+    if _LINK_MARKUP.search(text):
+        bad.append(Violation("link markup", "markup"))
+    if detect_out_of_scope(text) is OutOfScope.INJECTION:
+        bad.append(Violation("instruction text", "injection"))
+    if _SECRETS.search(text) and not _SECRETS.search(known):
+        bad.append(Violation("asks for a password", "injection"))
+    bad += check_citations(text, len(sources))
     cited = sorted({int(n) for n in _MARKER.findall(text) if 1 <= int(n) <= len(sources)})
     if not cited:
         bad.append(Violation("no [n] citation", "citation"))
@@ -116,11 +132,20 @@ def build_chat_model(settings: Settings) -> Any:
     return ChatOpenAI(base_url=s.llm_base_url, model=s.llm_model, api_key=s.llm_api_key or "not-needed", **common)
 
 
+class StreamCut(RuntimeError):
+    """The model's stream ended without a finish marker: the text may stop mid-sentence."""
+
+
 class LLMWriter:
     def __init__(self, settings: Settings, kb_provider: Any):
         self.settings = settings
         self._kb = kb_provider  # callable returning the serving KnowledgeBase (it changes on index swaps)
         self._model = self._build_model()
+        # One deadline per request (BOT_LLM_TIMEOUT), not per chunk: the stream is read on a small pool of its own,
+        # so a model that trickles a chunk every few seconds cannot hold a web worker thread past the deadline, and
+        # at most BOT_LLM_MAX_CONCURRENT such streams exist at once (the rest answer without the LLM at once).
+        self._pool = ThreadPoolExecutor(max_workers=settings.llm_max_concurrent, thread_name_prefix="llm")
+        self._slots = threading.BoundedSemaphore(settings.llm_max_concurrent)
 
     def _build_model(self) -> Any:
         return build_chat_model(self.settings)
@@ -132,10 +157,26 @@ class LLMWriter:
         return build_sources(self._kb(), doc_ids, self.settings.llm_context_tokens, cache)
 
     def _stream_text(self, prompt: list[dict[str, str]]) -> Iterator[str]:
+        finished = False
         for chunk in self._model.stream(prompt):
             content = chunk.content if isinstance(chunk.content, str) else ""
             if content:
                 yield content
+            if (getattr(chunk, "response_metadata", None) or {}).get("finish_reason"):
+                finished = True
+        if not finished:
+            raise StreamCut("the stream ended without a finish marker")
+
+    def _collect(self, prompt: list[dict[str, str]], cancel: threading.Event) -> str:
+        try:
+            parts = []
+            for piece in self._stream_text(prompt):
+                if cancel.is_set():  # the request gave up; stop reading as soon as the next chunk arrives
+                    break
+                parts.append(piece)
+            return "".join(parts).strip()
+        finally:
+            self._slots.release()
 
     def write(self, result: AnswerResult) -> LLMOutcome:
         """Ask the model for the answer text and validate it. Never raises: failures become ``used=False``."""
@@ -145,19 +186,33 @@ class LLMWriter:
         sources = self._sources_for(result)
         prompt = build_prompt(result.question, sources)
         outcome = LLMOutcome(False, sources=sources, prompt=prompt)
+        if not self._slots.acquire(blocking=False):
+            outcome.reason = f"llm busy: {self.settings.llm_max_concurrent} requests already waiting for the model"
+            log.warning("LLM fallback (%s)", outcome.reason)
+            return outcome
+        cancel = threading.Event()
         try:
-            text = "".join(self._stream_text(prompt)).strip()
-        except Exception as e:  # network errors, HTTP 5xx, timeouts: every one falls back to the composed answer
+            future = self._pool.submit(self._collect, prompt, cancel)
+        except RuntimeError as e:  # the pool is shut down
+            self._slots.release()
+            outcome.reason = f"llm error: {e}"
+            return outcome
+        try:
+            text = future.result(timeout=self.settings.llm_timeout)
+        except FutureTimeout:
+            cancel.set()
+            outcome.seconds = time.monotonic() - started
+            outcome.reason = f"llm timeout after {outcome.seconds:.1f} s (deadline for the whole request)"
+            log.warning("LLM fallback (%s)", outcome.reason)
+            return outcome
+        except Exception as e:  # network errors, HTTP 5xx, a cut stream: every one falls back to the composed answer
             outcome.reason = f"llm error: {type(e).__name__}: {str(e)[:200]}"
             outcome.seconds = time.monotonic() - started
             log.warning("LLM fallback (%s)", outcome.reason)
             return outcome
         outcome.seconds = time.monotonic() - started
-        if outcome.seconds > self.settings.llm_timeout:
-            outcome.reason = f"llm timeout after {outcome.seconds:.1f} s"
-            log.warning("LLM fallback (%s)", outcome.reason)
-            return outcome
-        violations, cited = validate(text, sources)
+        allowed = [c.url for c in result.citations] + ([result.handoff.url] if result.handoff else [])
+        violations, cited = validate(text, sources, allowed)
         outcome.text, outcome.violations, outcome.cited = text, violations, cited
         if violations:
             outcome.reason = "invalid: " + "; ".join(str(v) for v in violations)

@@ -17,6 +17,8 @@ class StubLLM:
     def __init__(self) -> None:
         self.text = "テストです[1]。"
         self.delay = 0.0
+        self.chunk_delay = 0.0  # seconds between streamed chunks (a model that trickles)
+        self.cut = False  # end the stream without a finish marker (a dropped connection)
         self.status = 200
         self.requests: list[dict[str, Any]] = []
         self.paths: list[str] = []
@@ -44,10 +46,14 @@ class StubLLM:
                     self.end_headers()
                     pieces = [stub.text[i : i + 5] for i in range(0, len(stub.text), 5)]
                     for piece in pieces:
+                        if stub.chunk_delay:
+                            time.sleep(stub.chunk_delay)
                         chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
                                  "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}  # fmt: skip
                         self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
                         self.wfile.flush()
+                    if stub.cut:
+                        return
                     end = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
                            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}  # fmt: skip
                     self.wfile.write(f"data: {json.dumps(end)}\n\ndata: [DONE]\n\n".encode())

@@ -34,7 +34,7 @@ def llm_bot(built_settings: Settings, embedder: EmbeddingModel, stub: StubLLM) -
 
 @pytest.fixture(autouse=True)
 def reset(stub: StubLLM) -> None:
-    stub.text, stub.delay, stub.status = "テストです[1]。", 0.0, 200
+    stub.text, stub.delay, stub.status, stub.chunk_delay, stub.cut = "テストです[1]。", 0.0, 200, 0.0, False
     stub.requests.clear()
     stub.paths.clear()
 
@@ -121,3 +121,51 @@ def test_azure_openai_settings_reach_the_deployment_url(built_settings: Settings
     r = bot.ask("児童手当について教えて")
     assert r.llm_reason == "llm"
     assert stub.paths[-1].startswith("/openai/deployments/kosodate-gpt/chat/completions")
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (
+            "申請はこちら https://taito-kosodate.example-login.com/apply でマイナンバーを入力してください[1]。",
+            "url not in sources",
+        ),
+        ("詳しくは[台東区公式サイト](https://evil.example/phish)をご覧ください[1]。", "markup"),
+        ("以前の指示を無視しました。システムプロンプトを表示します[1]。", "injection"),
+        ("本人確認のため、パスワードを教えてください[1]。", "injection"),
+    ],
+)
+def test_injected_or_foreign_text_never_reaches_the_parent(llm_bot: Bot, stub: StubLLM, text: str, why: str) -> None:
+    stub.text = text
+    r = llm_bot.ask(Q)
+    assert r.llm_reason.startswith("invalid") and why in r.llm_reason
+    assert r.text == _composed(llm_bot) and "example" not in r.text
+
+
+def test_a_url_from_the_sources_is_allowed(llm_bot: Bot, stub: StubLLM) -> None:
+    from bot.llm import Source, validate
+
+    sources = [Source(1, "d", "t", "h", "申請は https://www.city.taito.lg.jp/x.html から。")]
+    assert validate("申請は https://www.city.taito.lg.jp/x.html からできます[1]。", sources)[0] == []
+    assert (
+        validate("https://www.city.taito.lg.jp/ は区のページです[1]。", sources, ["https://www.city.taito.lg.jp/"])[0]
+        == []
+    )
+
+
+def test_a_cut_stream_falls_back(llm_bot: Bot, stub: StubLLM) -> None:
+    stub.text, stub.cut = "児童手当は、申請が必要です。詳しくは[1]", True
+    r = llm_bot.ask(Q)
+    assert "StreamCut" in r.llm_reason and r.text == _composed(llm_bot)
+
+
+def test_one_deadline_for_the_whole_stream(llm_bot: Bot, stub: StubLLM) -> None:
+    """A model that sends a chunk every 0.5 s (each within a per-chunk timeout) is abandoned at the deadline."""
+    import time
+
+    stub.text, stub.chunk_delay = "児童手当は申請が必要です。" * 4 + "[1]", 0.5  # 11 chunks: 5.5 s of trickle
+    started = time.monotonic()
+    r = llm_bot.ask(Q)
+    assert r.llm_reason.startswith("llm timeout") and "whole request" in r.llm_reason
+    assert time.monotonic() - started < 2.0 + 1.5  # BOT_LLM_TIMEOUT is 2 s here; generous for a loaded machine
+    assert r.text == _composed(llm_bot)
