@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from html.parser import HTMLParser
@@ -21,6 +22,11 @@ from sqlalchemy.engine import Engine
 from bot.logstore import drafts
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+# A 1 MB .docx can unpack to 400 MB (a zip bomb): 7.5 min of CPU and 1.9 GB RSS before these limits.
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024
+MAX_ZIP_MEMBERS = 2000
+MAX_PDF_PAGES = 300
+MAX_DRAFT_CHARS = 200_000  # ~ 100 pages of Japanese text; a longer draft is refused, never cut silently
 KINDS = {".pdf": "pdf", ".html": "html", ".htm": "html", ".docx": "docx"}
 
 
@@ -56,6 +62,8 @@ def extract_pdf(data: bytes) -> tuple[str, str]:
 
     try:
         reader = PdfReader(io.BytesIO(data))
+        if len(reader.pages) > MAX_PDF_PAGES:
+            raise DraftError(f"PDF のページが多すぎます({MAX_PDF_PAGES}ページまで)。必要なページだけにしてください。")
         text = "\n\n".join(page.extract_text() or "" for page in reader.pages)
         title = str(reader.metadata.title or "") if reader.metadata else ""
     except (PdfReadError, ValueError, KeyError, OSError) as e:
@@ -136,10 +144,26 @@ def extract_html(data: bytes) -> tuple[str, str]:
     return (meta.title if meta and meta.title else "") or "", _clean(text)
 
 
+def _check_zip(data: bytes) -> None:
+    """Refuse a package whose members would unpack past the limits (their sizes are bounds: zipfile stops reading a
+    member at its declared size and checks its CRC)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as e:
+        raise DraftError(f"Word ファイルを読み取れませんでした({type(e).__name__})") from None
+    if len(infos) > MAX_ZIP_MEMBERS or sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
+        raise DraftError(
+            f"このファイルは展開すると大きすぎます({MAX_UNPACKED_BYTES // (1024 * 1024)}MBまで)。"
+            "文章だけを新しい Word ファイルにコピーして、もう一度お試しください。"
+        )
+
+
 def extract_docx(data: bytes) -> tuple[str, str]:
     import docx
     from docx.opc.exceptions import PackageNotFoundError
 
+    _check_zip(data)
     try:
         document = docx.Document(io.BytesIO(data))
     except (PackageNotFoundError, ValueError, KeyError, OSError) as e:
@@ -201,6 +225,8 @@ def convert(filename: str, data: bytes, today: date) -> tuple[str, str, str]:
     title, text = {"pdf": extract_pdf, "html": extract_html, "docx": extract_docx}[kind](data)
     if not text:
         raise DraftError("ファイルから文章を取り出せませんでした(画像だけのPDFなど)。")
+    if len(text) > MAX_DRAFT_CHARS:
+        raise DraftError(f"文章が長すぎます({MAX_DRAFT_CHARS:,}字まで)。制度ごとにファイルを分けてください。")
     doc_id = slug(filename)
     return kind, doc_id, skeleton(doc_id, title or PurePath(filename).stem, text, today)
 

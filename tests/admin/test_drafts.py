@@ -113,3 +113,19 @@ def test_unsupported_upload_is_refused(client_as: Callable[[str], httpx.Client])
     c = client_as("editor")
     r = c.post("/admin/drafts/upload", data={"csrf": page_csrf(c)}, files={"file": ("a.exe", b"MZ", "application/x")})
     assert r.status_code == 422 and "PDF・HTML・Word" in r.text
+
+
+def test_a_docx_that_unpacks_too_far_is_refused(client_as: Callable[[str], httpx.Client]) -> None:
+    """A zip bomb: well under the 5 MB upload limit, but its members declare 60 MB (over the 50 MB unpack limit)."""
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.writestr("[Content_Types].xml", "<Types/>")
+        z.writestr("word/document.xml", b"\0" * (60 * 1024 * 1024))
+    data = buf.getvalue()
+    assert len(data) < 1024 * 1024
+    c = client_as("editor")
+    files = {"file": ("bomb.docx", data, "application/vnd.openxmlformats-officedocument.wordprocessingml.document")}
+    r = c.post("/admin/drafts/upload", data={"csrf": page_csrf(c, "/admin/drafts")}, files=files)
+    assert r.status_code == 422 and "展開すると大きすぎます" in r.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.responses import Response
 
@@ -120,7 +121,8 @@ async def upload(request: Request, session: EditorPostDep, settings: SettingsDep
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     filename = (file.filename or "upload").rsplit("/", 1)[-1][:200]
     try:
-        kind, doc_id, text = convert(filename, data, settings.current_date())
+        # parsing is CPU work: off the event loop, so parents' chats keep flowing while a PDF is read
+        kind, doc_id, text = await run_in_threadpool(convert, filename, data, settings.current_date())
     except DraftError as e:
         return page(request, "admin/drafts.html", session, status=422, title="下書き(アップロード)",
                     drafts=drafts.pending(), max_mb=MAX_UPLOAD_BYTES // (1024 * 1024), error=str(e))  # fmt: skip
