@@ -7,6 +7,7 @@ and surface bigrams keep homophones apart. ``normalized_form`` alone merges い�
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -117,4 +118,58 @@ def furigana(text: str) -> list[tuple[str, str | None]]:
             out[-1] = (out[-1][0] + m.surface, None)
         else:
             out.append((m.surface, None))
+    return out
+
+
+_CHILD_SUFFIX = ("ちゃん", "くん", "君")
+_FAMILY = {
+    "息子",
+    "娘",
+    "長男",
+    "長女",
+    "次男",
+    "次女",
+    "三男",
+    "三女",
+    "孫",
+    "子",
+    "子ども",
+    "子供",
+    "こども",
+    "むすこ",
+    "むすめ",
+}
+_KANA_WORD = re.compile(r"[ぁ-んァ-ヶー]{2,8}")
+
+
+def person_names(text: str) -> list[tuple[int, int, bool]]:
+    """Runs of tokens Sudachi tags 人名, as (start, end, full): ``full`` when a surname is followed by a given name,
+    or when a noun is followed by ちゃん/くん as its own token (さくらちゃん, 太郎くん; 赤ちゃん is one token)."""
+    out: list[tuple[int, int, bool]] = []
+    run: list[tuple[int, int, str]] = []
+    tokens = list(_tokenizer().tokenize(text))
+    for i in range(1, len(tokens) - 1):
+        prev, name, suffix = tokens[i - 1], tokens[i], tokens[i + 1]
+        if suffix.surface() not in _CHILD_SUFFIX or name.part_of_speech()[0] != "名詞":
+            continue
+        # さくらちゃん (a kana word), or 息子の太郎くん (a noun after "my son's"); not お兄ちゃん, not 弟くん
+        family = prev.surface() == "の" and i >= 2 and tokens[i - 2].surface() in _FAMILY
+        if prev.part_of_speech()[0] != "接頭辞" and (_KANA_WORD.fullmatch(name.surface()) or family):
+            out.append((name.begin(), name.end(), True))
+
+    def flush() -> None:
+        if run:
+            kinds = [k for _, _, k in run]
+            # a given name (名) is a person; a lone surname (姓) is too often a place here (竜泉, 入谷, 根岸)
+            full = "名" in kinds or any(a == "姓" and b == "名" for a, b in zip(kinds, kinds[1:], strict=False))
+            out.append((run[0][0], run[-1][1], full))
+            run.clear()
+
+    for m in tokens:
+        pos = m.part_of_speech()
+        if pos[1] == "固有名詞" and pos[2] == "人名":
+            run.append((m.begin(), m.end(), pos[3]))
+        else:
+            flush()
+    flush()
     return out
