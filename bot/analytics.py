@@ -208,10 +208,24 @@ def compute(engine: Engine, kb: KnowledgeBase | None, start: date, end: date, mi
     )
 
 
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+class _SafeWriter:
+    """csv.writer whose text cells cannot run as spreadsheet formulas: a cell a parent's words begin with = + - @
+    (or a tab / CR) gets a leading apostrophe, which Excel shows as text (CSV injection, OWASP)."""
+
+    def __init__(self, buf: io.StringIO):
+        self._w = csv.writer(buf, lineterminator="\n")
+
+    def writerow(self, row: list[object]) -> None:
+        self._w.writerow(["'" + c if isinstance(c, str) and c.startswith(_FORMULA) else c for c in row])
+
+
 def summary_csv(report: Report) -> str:
     """Every number of the report as ``metric,key,value`` rows (one tidy table a spreadsheet can pivot)."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = _SafeWriter(buf)
     w.writerow(["metric", "key", "value"])
     w.writerow(["period", "start", report.start.isoformat()])
     w.writerow(["period", "end", report.end.isoformat()])
@@ -248,7 +262,7 @@ def summary_csv(report: Report) -> str:
 def messages_csv(engine: Engine, start: date, end: date, tz: tzinfo) -> str:
     """The period's messages (questions are stored masked) with their kind, documents, hand-off and rating."""
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = _SafeWriter(buf)
     w.writerow(["id", "at_local", "question", "kind", "doc_ids", "form_id", "helpful"])
     for r in load_rows(engine, start, end, tz):
         helpful = "" if r.helpful is None else int(r.helpful)

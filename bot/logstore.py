@@ -316,7 +316,8 @@ class LogStore:
                 conn.execute(
                     update(feedback)
                     .where(feedback.c.id == existing)
-                    .values(helpful=helpful, comment=masked, updated_at=now)
+                    # changing the rating keeps a comment given earlier (only a new comment replaces it)
+                    .values(helpful=helpful, updated_at=now, **({"comment": masked} if masked is not None else {}))
                 )
                 return int(existing)
             return _new_id(

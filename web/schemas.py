@@ -158,10 +158,10 @@ def _tel(phone: str | None) -> str | None:
 
 
 class FeedbackRequest(BaseModel):
-    message_id: int = Field(..., ge=1)
+    message_id: int = Field(..., ge=1, le=2**31 - 1)
     helpful: bool
     comment: str | None = Field(None, max_length=COMMENT_MAX, description="Optional; masked before it is stored.")
-    session_id: SessionId | None = Field(None, description="When given, must be the session that got the answer.")
+    session_id: SessionId = Field(..., description="The session that got the answer (nobody else may rate it).")
 
 
 class FeedbackResponse(BaseModel):

@@ -51,9 +51,9 @@ def test_numbers_match_the_stored_conversations(client_as: Callable[[str], httpx
         body = c.post("/api/chat", json={"message": q, **({"session_id": session} if session else {})}).json()
         session = body["session_id"]
         ids.append(body["message_id"])
-    c.post("/api/feedback", json={"message_id": ids[0], "helpful": True})
-    c.post("/api/feedback", json={"message_id": ids[1], "helpful": False})
-    c.post("/api/feedback", json={"message_id": ids[6], "helpful": True})
+    for i, helpful in ((0, True), (1, False), (6, True)):
+        r = c.post("/api/feedback", json={"message_id": ids[i], "helpful": helpful, "session_id": session})
+        assert r.status_code == 200
 
     today = admin_settings.current_date()
     period = {"start": (today - timedelta(days=30)).isoformat(), "end": (today + timedelta(days=1)).isoformat()}
@@ -138,3 +138,20 @@ def test_unanswered_queue_groups_similar_questions(client_as: Callable[[str], ht
     editor_page = client_as("editor").get("/admin/unanswered").text
     assert "/admin/curated/new?pattern=" in editor_page
     assert "/admin/knowledge/jidou-teate/edit" in editor_page
+
+
+def test_csv_cells_cannot_run_as_formulas(client_as: Callable[[str], httpx.Client], admin_settings: Settings) -> None:
+    store = LogStore(admin_settings.database_url)
+    try:
+        store.record_message("csv1", '=HYPERLINK("http://evil.example","保育園")', _result("", AnswerKind.NO_ANSWER))
+        store.record_message("csv2", "+1+2 保育料", _result("", AnswerKind.NO_ANSWER))
+    finally:
+        store.close()
+    c = client_as("viewer")
+    today = admin_settings.current_date()
+    period = {"start": (today - timedelta(days=1)).isoformat(), "end": (today + timedelta(days=1)).isoformat()}
+    for table in ("summary", "messages"):
+        rows = list(csv.reader(io.StringIO(c.get("/admin/analytics.csv", params={**period, "table": table}).text)))
+        cells = [cell.lstrip("\ufeff") for row in rows for cell in row]
+        assert not any(cell.startswith(("=", "+", "@")) for cell in cells), table
+    assert any(cell.startswith("'=HYPERLINK") for cell in cells)

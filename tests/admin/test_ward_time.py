@@ -54,9 +54,10 @@ def test_todays_questions_are_shown_at_any_utc_hour(ward_server: LiveServer, utc
     with time_machine.travel(utc, tick=True):
         assert Settings().current_date() == tokyo_date
         with httpx.Client(base_url=ward_server.url, timeout=60, follow_redirects=False) as c:
-            message_id = c.post("/api/chat", json={"message": QUESTION}).json()["message_id"]
+            turn = c.post("/api/chat", json={"message": QUESTION}).json()
             # rated unhelpful, so it is in the unanswered queue whatever kind of reply it got
-            assert c.post("/api/feedback", json={"message_id": message_id, "helpful": False}).status_code == 200
+            vote = {"message_id": turn["message_id"], "helpful": False, "session_id": turn["session_id"]}
+            assert c.post("/api/feedback", json=vote).status_code == 200
             assert sign_in(c, "viewer").status_code == 303
             dashboard = c.get("/admin").text
             assert tokyo_date.isoformat() in dashboard

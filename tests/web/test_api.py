@@ -217,14 +217,23 @@ def test_feedback_is_stored_and_the_comment_masked(client: httpx.Client, db_path
     rows = db_rows(db_path, "SELECT helpful, comment FROM feedback WHERE message_id = ?", answer["message_id"])
     assert len(rows) == 1  # the second vote replaced the first
     assert rows[0]["helpful"] == 1
+    r = client.post("/api/feedback", json={"message_id": answer["message_id"], "helpful": False,
+                                           "session_id": answer["session_id"]})  # fmt: skip
+    rows = db_rows(db_path, "SELECT helpful, comment FROM feedback WHERE message_id = ?", answer["message_id"])
+    assert rows[0]["helpful"] == 0 and "わかりやすい" in rows[0]["comment"]  # a new rating keeps the comment
     assert "090-1234-5678" not in rows[0]["comment"] and "test@example.com" not in rows[0]["comment"]
     assert "わかりやすい" in rows[0]["comment"]
 
 
 def test_feedback_on_an_unknown_or_foreign_message_is_404(client: httpx.Client) -> None:
-    r = client.post("/api/feedback", json={"message_id": 999_999, "helpful": True})
+    r = client.post("/api/feedback", json={"message_id": 999_999, "helpful": True, "session_id": "s"})
     assert r.status_code == 404 and JAPANESE.search(r.json()["message"])
     answer = ask(client, "児童手当について教えて")
+    # nobody but the session that got the answer may rate it: without a session it is refused, not stored
+    r = client.post("/api/feedback", json={"message_id": answer["message_id"], "helpful": True})
+    assert r.status_code == 422 and JAPANESE.search(r.json()["message"])
+    r = client.post("/api/feedback", json={"message_id": 2**63, "helpful": True, "session_id": answer["session_id"]})
+    assert r.status_code == 422
     r = client.post("/api/feedback", json={"message_id": answer["message_id"], "helpful": True, "session_id": "other"})
     assert r.status_code == 404
     r = client.post("/api/feedback", json={"message_id": "x", "helpful": "maybe"})
