@@ -64,6 +64,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answer import AnswerResult, Turn
 from bot.safety import mask_pii
@@ -246,12 +247,52 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+class StoreReplaced(SQLAlchemyError):
+    """The SQLite file was deleted or replaced while the store was open: writing on would go to a file nobody reads
+    (an unlinked inode), or to another worker's new empty database."""
+
+
 class LogStore:
-    """Writes and reads the log. One instance per process; safe to share between threads."""
+    """Writes and reads the log. One instance per process; safe to share between threads.
+
+    Every failure is counted (``failures``, ``last_failure``) for ``/readyz``; writes are simply tried again on the next
+    request, so they resume by themselves when the database recovers.
+    """
 
     def __init__(self, url: str, engine: Engine | None = None):
         self.url = url
         self.engine = engine or make_engine(url)
+        u = make_url(url)
+        self._file = (
+            Path(u.database) if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:") else None
+        )
+        self._identity: tuple[int, int] | None = None
+        self.failures = 0
+        self.last_failure = ""
+
+    def _check_file(self) -> None:
+        """Refuse to write when the SQLite file is gone or is another file than the one opened."""
+        if self._file is None:
+            return
+        try:
+            st = self._file.stat()
+        except FileNotFoundError:
+            raise StoreReplaced(f"{self._file} was deleted while the bot was running") from None
+        if self._identity is None:
+            self._identity = (st.st_dev, st.st_ino)
+        elif (st.st_dev, st.st_ino) != self._identity:
+            raise StoreReplaced(f"{self._file} was replaced by another file while the bot was running")
+
+    def note_failure(self, error: Exception) -> None:
+        self.failures += 1
+        self.last_failure = f"{type(error).__name__}: {str(error)[:200]}"
+
+    def health(self) -> dict[str, object]:
+        return {"log_store": "degraded" if self.last_failure else "ok", "log_failures": self.failures,
+                **({"last_failure": self.last_failure} if self.last_failure else {})}  # fmt: skip
+
+    def note_success(self) -> None:
+        self.last_failure = ""
 
     # ---- schema ----
     def migrate(self) -> list[str]:
@@ -267,6 +308,7 @@ class LogStore:
                 fn(conn)
                 conn.execute(insert(schema_migrations).values(id=number, name=name, applied_at=_now()))
             applied.append(name)
+        self._check_file()  # remember which file was opened
         return applied
 
     def applied_migrations(self) -> list[str]:
@@ -279,6 +321,7 @@ class LogStore:
     # ---- writing ----
     def record_message(self, session_id: str, question: str, result: AnswerResult) -> int:
         """Store one answered question (masked) and return its message id."""
+        self._check_file()
         now = _now()
         with self.engine.begin() as conn:
             touched = conn.execute(
@@ -306,6 +349,7 @@ class LogStore:
     ) -> int:
         """Store (or replace) the feedback on a message. ``session_id``, when given, must own the message."""
         masked = mask_pii(comment.strip())[:COMMENT_MAX] if comment and comment.strip() else None
+        self._check_file()
         now = _now()
         with self.engine.begin() as conn:
             owner = conn.scalar(select(messages.c.conversation_id).where(messages.c.id == message_id))

@@ -348,12 +348,29 @@ def test_answers_do_not_depend_on_the_log_store(make_server: Callable[..., LiveS
         with caplog.at_level(logging.ERROR, logger="web.chat"):
             r = c.post("/api/chat", json={"message": "子どもが息をしていない", "session_id": "s-broken"})
             stream = c.post("/api/chat/stream", json={"message": "児童手当はいくら?"})
+        ready = c.get("/readyz")
     assert r.status_code == 200
     body = r.json()
     assert body["kind"] == "emergency" and body["emergency_numbers"][0]["number"] == "119"
     assert body["message_id"] is None
     assert stream.status_code == 200 and "event: done" in stream.text
     assert "log store unwritable" in caplog.text and "log store unreadable" in caplog.text
+    assert ready.status_code == 200 and ready.json()["detail"]["log_store"] == "degraded"
+
+
+def test_a_deleted_database_file_is_detected_not_written_into(make_server: Callable[..., LiveServer],
+                                                              tmp_path: Path) -> None:  # fmt: skip
+    db = tmp_path / "gone.db"
+    server = make_server(db_url=f"sqlite:///{db}")
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        assert c.post("/api/chat", json={"message": "児童手当はいくら?"}).json()["message_id"] >= 1
+        assert c.get("/readyz").json()["detail"]["log_store"] == "ok"
+        for f in tmp_path.glob("gone.db*"):
+            f.unlink()  # an operator deletes the file while serving: SQLite would write into the unlinked inode
+        body = c.post("/api/chat", json={"message": "子どもが息をしていない"}).json()
+        assert body["kind"] == "emergency" and body["message_id"] is None
+        detail = c.get("/readyz").json()["detail"]
+    assert detail["log_store"] == "degraded" and "deleted" in detail["last_failure"]
 
 
 def test_an_emergency_in_english_is_answered_with_english_labels(client: httpx.Client) -> None:

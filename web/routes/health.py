@@ -22,4 +22,6 @@ def readyz(request: Request) -> JSONResponse:
         error = request.app.state.bot_error
         body = Health(status="error" if error else "loading", detail={"error": error} if error else {})
         return JSONResponse(body.model_dump(), status_code=503)
-    return JSONResponse(Health(status="ready", detail={"generation": bot.generation.id}).model_dump())
+    # Answers never depend on the log store, so a failing store leaves the bot ready (200) but says "degraded".
+    detail = {"generation": bot.generation.id, **request.app.state.logstore.health()}
+    return JSONResponse(Health(status="ready", detail=detail).model_dump())
