@@ -202,6 +202,11 @@ class Accounts:
             raise SignInFailed()
         user = _user(row)
         if user.locked_until and user.locked_until > now:
+            # The same work as a wrong password, so timing does not tell a locked account from any other failure.
+            try:
+                self.hasher.verify(self._dummy, password)
+            except VerificationError:
+                pass
             raise SignInFailed(user.locked_until)
         try:
             self.hasher.verify(row.password_hash, password)

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
         1, ge=1, le=64, description="Web server processes (each loads the bot; use one per core under load)."
     )
     rate_limit_per_minute: int = Field(30, ge=1, description="Chat requests per client per minute.")
+    login_attempts_per_5min: int = Field(
+        10, ge=1, description="Admin sign-in attempts per client address in 5 minutes."
+    )
     cors_origins: list[str] = Field(default_factory=list, description="Origins allowed to call the API from a browser.")
     frame_ancestors: list[str] = Field(
         default_factory=lambda: ["*"], description="Origins allowed to embed /embed in an iframe (CSP frame-ancestors)."

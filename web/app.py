@@ -88,6 +88,8 @@ def create_app(settings: Settings | None = None, bot: Bot | None = None) -> Fast
     app.state.chat_limiter = RateLimiter(settings.rate_limit_per_minute)
     # feedback and furigana are cheap, but still bounded per client
     app.state.light_limiter = RateLimiter(settings.rate_limit_per_minute * 4)
+    # Sign-in attempts per address (any account names): 10 in 5 minutes, beside the per-account lock.
+    app.state.login_limiter = RateLimiter(settings.login_attempts_per_5min, window=300.0)
 
     errors.install(app)
     admin_common.install(app)

@@ -39,7 +39,7 @@ def admin_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     shutil.copytree(ROOT / "knowledge", kdir)
     return Settings(
         data_dir=base / "data", knowledge_dir=kdir, db_url=None, llm_base_url=None, llm_azure_endpoint=None,
-        rate_limit_per_minute=10_000, cors_origins=[], frame_ancestors=["*"], secure_cookies=False,
+        rate_limit_per_minute=10_000, login_attempts_per_5min=10_000, cors_origins=[], frame_ancestors=["*"], secure_cookies=False,
         minutes_per_call=6.0,
     )  # fmt: skip
 

@@ -13,7 +13,8 @@ from starlette.responses import Response
 from bot.analytics import default_period, load_rows
 from bot.auth import SESSION_HOURS, SignInFailed
 from bot.config import Settings
-from web.deps import LogStoreDep, SettingsDep
+from web.deps import LogStoreDep, SettingsDep, client_key
+from web.ratelimit import retry_after
 from web.routes.admin_common import (
     COOKIE_PATH,
     PRE_COOKIE,
@@ -47,6 +48,13 @@ def _login_page(request: Request, settings: Settings, next_: str, error: str = "
     return response
 
 
+SIGN_IN_FAILED = (
+    "サインインできませんでした。ユーザー名とパスワードを確かめてください。"
+    "続けて失敗すると、しばらくサインインできなくなります(管理者に解除を頼めます)。"
+)
+SIGN_IN_WAIT = "サインインの試行が多すぎます。しばらく待ってから、もう一度お試しください。"
+
+
 @router.get("/login")
 def login_form(request: Request, settings: SettingsDep, next: Annotated[str, Query()] = "/admin") -> Response:
     if current_session(request) is not None:
@@ -68,14 +76,18 @@ def login(
         return _login_page(
             request, settings, _safe_next(next), "フォームの有効期限が切れました。もう一度お試しください。", 403
         )
+    wait = request.app.state.login_limiter.hit(client_key(request))
+    if wait is not None:
+        response = _login_page(request, settings, _safe_next(next), SIGN_IN_WAIT, 429)
+        response.headers["Retry-After"] = retry_after(wait)
+        return response
     try:
         user = accounts.authenticate(name.strip(), password)
     except SignInFailed as e:
         accounts.audit(name.strip()[:64] or "?", "auth.failed", name.strip()[:64], "locked" if e.locked_until else "")
-        msg = "ユーザー名またはパスワードが違います。"
-        if e.locked_until:
-            msg = "サインインに続けて失敗したため、このアカウントは15分間ロックされています。"
-        return _login_page(request, settings, _safe_next(next), msg, 401)
+        # One message for a wrong name, a wrong password and a locked account: the page must not tell which names
+        # exist or are locked (the audit log tells staff).
+        return _login_page(request, settings, _safe_next(next), SIGN_IN_FAILED, 401)
     session = accounts.start_session(user)
     accounts.audit(user.name, "auth.sign_in")
     response = RedirectResponse(_safe_next(next), status_code=303)
