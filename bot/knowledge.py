@@ -259,7 +259,18 @@ def parse_sections(body: str, first_line: int, path: str, problems: list[Problem
     return tuple(sections)
 
 
+MAX_DOCUMENT_BYTES = 200_000  # ~ 100 pages of Japanese; an 8 MB document became 7,702 chunks and a 98 s ingest
+
+
 def parse_procedure(path: Path, rel: str, problems: list[Problem]) -> Procedure | None:
+    if path.is_symlink():
+        # a link could pull any file of the server (outside knowledge/) into the index and the admin editor
+        problems.append(Problem(rel, 1, "is a symbolic link: put the document itself in procedures/"))
+        return None
+    size = path.stat().st_size
+    if size > MAX_DOCUMENT_BYTES:
+        problems.append(Problem(rel, 1, f"is {size:,} bytes, over the {MAX_DOCUMENT_BYTES:,}-byte limit: split it"))
+        return None
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:

@@ -66,9 +66,11 @@ def _rel(settings: Settings, doc_id: str) -> str:
 
 def read_document(settings: Settings, doc_id: str) -> str:
     path = doc_path(settings, doc_id)
-    if not path.is_file():
+    if not path.is_file() or path.is_symlink():  # a link could show a file from outside knowledge/
         raise UnknownDocument(doc_id)
-    return path.read_text(encoding="utf-8")
+    # A file saved in another encoding opens with replacement characters; the validator says "not valid UTF-8"
+    # and publishing writes it back as UTF-8, instead of a 500.
+    return path.read_text(encoding="utf-8", errors="replace")
 
 
 def _loose_meta(text: str) -> dict[str, Any]:
@@ -166,7 +168,7 @@ def write_document(settings: Settings, doc_id: str, text: str) -> str:
         if not result.ok:
             raise KnowledgeError([p for p in result.problems if p.level == "error"] + result.other_errors)
         path = doc_path(settings, doc_id)
-        old = path.read_text(encoding="utf-8") if path.exists() else ""
+        old = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(text, encoding="utf-8")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from bot.config import Settings
 from bot.index import IndexMismatch, IndexNotReady
@@ -58,3 +58,7 @@ LogStoreDep = Annotated[LogStore, Depends(get_logstore)]
 BotDep = Annotated[Bot, Depends(get_bot)]
 ChatRateLimit = Depends(_limit("chat_limiter"))
 LightRateLimit = Depends(_limit("light_limiter"))
+
+
+# A database id in a path: out-of-range numbers (2**63) are a 422, not an overflow deep in the driver (a 500).
+DbId = Annotated[int, Path(ge=1, le=2**31 - 1)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -15,6 +16,9 @@ MESSAGE_MAX = 500
 SessionId = Annotated[str, StringConstraints(max_length=SESSION_ID_MAX, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
+
+
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -25,7 +29,8 @@ class ChatRequest(BaseModel):
     @field_validator("message")
     @classmethod
     def _not_blank(cls, v: str) -> str:
-        v = v.strip()
+        # Control characters (a NUL-only question was accepted) and bidi overrides (shown raw in the admin) go.
+        v = _INVISIBLE.sub("", v).strip()
         if not v:
             raise PydanticCustomError("message_empty", "message is empty")
         return v

@@ -246,3 +246,13 @@ def test_sign_in_attempts_are_limited_per_address(admin_settings: Settings, admi
             assert "しばらく待って" in blocked.text
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/admin/curated/9223372036854775808", "/admin/drafts/9223372036854775807",
+     "/admin/analytics?start=0001-01-01&end=0001-01-31", "/admin/analytics.csv?start=9999-12-01&end=9999-12-31"],
+)  # fmt: skip
+def test_out_of_range_ids_and_dates_are_4xx(client_as: Callable[[str], httpx.Client], path: str) -> None:
+    r = client_as("editor").get(path)
+    assert 400 <= r.status_code < 500, (path, r.status_code)

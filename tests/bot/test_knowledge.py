@@ -102,3 +102,17 @@ def test_forms_yaml_errors(knowledge_copy: Path) -> None:
     kb = load_knowledge(knowledge_copy, TODAY)
     msgs = "\n".join(_messages(kb))
     assert "form is missing required field(s): url" in msgs
+
+
+def test_symlinks_huge_documents_and_bad_encoding_are_refused(knowledge_copy: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "outside.md"
+    secret.write_text((knowledge_copy / "procedures" / "jidou-teate.md").read_text(encoding="utf-8"), encoding="utf-8")
+    (knowledge_copy / "procedures" / "link.md").symlink_to(secret)
+    big = (knowledge_copy / "procedures" / "jidou-teate.md").read_text(encoding="utf-8")
+    (knowledge_copy / "procedures" / "big.md").write_text(big.replace("id: jidou-teate", "id: big") + "あ" * 70_000,
+                                                         encoding="utf-8")  # fmt: skip
+    (knowledge_copy / "procedures" / "sjis.md").write_bytes("---\nid: sjis\n---\n児童手当".encode("shift_jis"))
+    msgs = _messages(load_knowledge(knowledge_copy, TODAY))
+    assert any("link.md" in m and "symbolic link" in m for m in msgs)
+    assert any("big.md" in m and "over the 200,000-byte limit" in m for m in msgs)
+    assert any("sjis.md" in m and "not valid UTF-8" in m for m in msgs)

@@ -380,3 +380,14 @@ def test_an_emergency_in_english_is_answered_with_english_labels(client: httpx.C
     assert first["number"] == "119" and first["tel"] == "tel:119" and first["label"] == "Ambulance"
     assert body["body"][0].startswith("If your child seems unwell")
     assert client.post("/api/chat", json={"message": "児童手当はいくら?"}).json()["lang"] == "ja"
+
+
+@pytest.mark.parametrize("message", ["\x00", "\x00\x00 \u202e", "\u2066\u2069"])
+def test_invisible_only_messages_are_refused(client: httpx.Client, message: str) -> None:
+    r = client.post("/api/chat", json={"message": message})
+    assert r.status_code == 422 and JAPANESE.search(r.json()["message"])
+
+
+def test_bidi_overrides_are_removed_before_answering(client: httpx.Client) -> None:
+    body = client.post("/api/chat", json={"message": "\u202e児童手当はいくら?"}).json()
+    assert body["question"] == "児童手当はいくら?"

@@ -26,6 +26,9 @@ def _kb(request: Request, settings: SettingsDep) -> KnowledgeBase:
     return load_knowledge(settings.knowledge_dir, settings.current_date(), settings.stale_days)
 
 
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)  # 0001-01-01 or 9999-12-31 overflowed to a 500
+
+
 def _period(settings: SettingsDep, start: str, end: str) -> tuple[date, date]:
     d_start, d_end = default_period(settings.current_date())
     try:
@@ -35,6 +38,8 @@ def _period(settings: SettingsDep, start: str, end: str) -> tuple[date, date]:
             d_end = date.fromisoformat(end)
     except ValueError:
         raise ValueError("日付は YYYY-MM-DD の形で入力してください。") from None
+    if not (EARLIEST <= d_start <= LATEST and EARLIEST <= d_end <= LATEST):
+        raise ValueError(f"日付は{EARLIEST.year}年から{LATEST.year}年の間で入力してください。")
     if d_end < d_start:
         raise ValueError("終了日が開始日より前です。")
     if (d_end - d_start).days >= MAX_DAYS:

@@ -14,7 +14,7 @@ from bot.auth import Session
 from bot.curated import CuratedAnswer, CuratedError, fiscal_year_end
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.service import Bot
-from web.deps import SettingsDep
+from web.deps import DbId, SettingsDep
 from web.routes.admin_common import AccountsDep, CuratedDep, EditorDep, EditorPostDep, html_error, page
 
 router = APIRouter(prefix="/admin", tags=["admin"], include_in_schema=False)
@@ -59,7 +59,7 @@ def curated_new(request: Request, session: EditorDep, settings: SettingsDep,
 
 @router.get("/curated/{cid}")
 def curated_edit(
-    request: Request, session: EditorDep, settings: SettingsDep, curated: CuratedDep, cid: int
+    request: Request, session: EditorDep, settings: SettingsDep, curated: CuratedDep, cid: DbId
 ) -> Response:
     ca = curated.get(cid)
     if ca is None:
@@ -97,7 +97,7 @@ def curated_create(request: Request, session: EditorPostDep, settings: SettingsD
 
 @router.post("/curated/{cid}")
 def curated_update(request: Request, session: EditorPostDep, settings: SettingsDep, curated: CuratedDep,
-                   accounts: AccountsDep, cid: int, patterns: Annotated[str, Form(max_length=5000)] = "",
+                   accounts: AccountsDep, cid: DbId, patterns: Annotated[str, Form(max_length=5000)] = "",
                    answer: Annotated[str, Form(max_length=5000)] = "", doc_ids: Annotated[str, Form(max_length=1000)] = "",
                    form_id: Annotated[str, Form(max_length=100)] = "",
                    expires_on: Annotated[str, Form(max_length=10)] = "") -> Response:  # fmt: skip
@@ -108,7 +108,7 @@ def curated_update(request: Request, session: EditorPostDep, settings: SettingsD
 
 @router.post("/curated/{cid}/delete")
 def curated_delete(request: Request, session: EditorPostDep, curated: CuratedDep, accounts: AccountsDep,
-                   cid: int) -> Response:  # fmt: skip
+                   cid: DbId) -> Response:  # fmt: skip
     ca = curated.get(cid)
     if ca is None:
         return html_error(request, session, 404, "定型回答が見つかりませんでした。")

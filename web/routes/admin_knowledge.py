@@ -25,7 +25,7 @@ from bot.publish import (
     write_document,
 )
 from bot.service import Bot
-from web.deps import SettingsDep
+from web.deps import DbId, SettingsDep
 from web.routes.admin_common import (
     AccountsDep,
     DraftsDep,
@@ -143,7 +143,7 @@ def new_draft(session: EditorPostDep, settings: SettingsDep, drafts: DraftsDep, 
 
 @router.get("/drafts/{draft_id}")
 def draft_form(request: Request, session: EditorDep, settings: SettingsDep, drafts: DraftsDep,
-               draft_id: int) -> Response:  # fmt: skip
+               draft_id: DbId) -> Response:  # fmt: skip
     draft = drafts.get(draft_id)
     if draft is None:
         return html_error(request, session, 404, "下書きが見つかりませんでした。")
@@ -154,7 +154,7 @@ def draft_form(request: Request, session: EditorDep, settings: SettingsDep, draf
 
 @router.post("/drafts/{draft_id}")
 def draft_action(request: Request, session: EditorPostDep, settings: SettingsDep, drafts: DraftsDep,
-                 accounts: AccountsDep, reindexer: ReindexerDep, bot: OptionalBotDep, draft_id: int,
+                 accounts: AccountsDep, reindexer: ReindexerDep, bot: OptionalBotDep, draft_id: DbId,
                  text: Annotated[str, Form(max_length=TEXT_MAX)] = "",
                  action: Annotated[str, Form()] = "validate") -> Response:  # fmt: skip
     draft = drafts.get(draft_id)
