@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     workers: int = Field(
         1, ge=1, le=64, description="Web server processes (each loads the bot; use one per core under load)."
     )
+    forwarded_allow_ips: str = Field(
+        "", description="Comma-separated proxy addresses whose X-Forwarded-For is believed; empty: none."
+    )
+    max_connections: int = Field(1000, ge=10, description="Concurrent connections per worker before 503.")
     rate_limit_per_minute: int = Field(30, ge=1, description="Chat requests per client per minute.")
     login_attempts_per_5min: int = Field(
         10, ge=1, description="Admin sign-in attempts per client address in 5 minutes."

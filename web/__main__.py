@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import Any
 
 import uvicorn
 
@@ -22,13 +23,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    # X-Forwarded-For is believed only from BOT_FORWARDED_ALLOW_IPS (the ward's reverse proxy): otherwise any local
+    # process could pick the address the rate limit and the sign-in limit count. timeout_keep_alive drops idle
+    # connections; limit_concurrency answers 503 rather than queueing without bound.
+    net: dict[str, Any] = {"proxy_headers": bool(settings.forwarded_allow_ips), "forwarded_allow_ips": settings.forwarded_allow_ips or None,
+           "timeout_keep_alive": 5, "limit_concurrency": settings.max_connections}  # fmt: skip
     if args.workers > 1:
         # Several processes need an import string; each worker builds its own app from the same BOT_* environment.
         # The rate limit is then per worker, and each worker swaps to a new index generation on its own.
         uvicorn.run("web.app:create_app", factory=True, workers=args.workers, host=args.host, port=args.port,
-                    log_level=args.log_level, proxy_headers=True)  # fmt: skip
+                    log_level=args.log_level, **net)  # fmt: skip
     else:
-        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level, proxy_headers=True)
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level, **net)
 
 
 if __name__ == "__main__":

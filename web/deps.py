@@ -39,7 +39,8 @@ def get_bot(request: Request) -> Bot:
 
 
 def client_key(request: Request) -> str:
-    # Behind a reverse proxy, run uvicorn with --forwarded-allow-ips so request.client is the parent's address.
+    # Behind a reverse proxy, set BOT_FORWARDED_ALLOW_IPS to its address so request.client is the parent's address;
+    # otherwise X-Forwarded-For is ignored (anyone could pick the key the limits count).
     return request.client.host if request.client else "unknown"
 
 

@@ -25,31 +25,60 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_python_m_web_serves_and_becomes_ready(web_settings: Settings, web_bot: object) -> None:
+def _serve(web_settings: Settings, **extra: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     env["BOT_DATA_DIR"] = str(web_settings.data_dir)
+    env.update(extra)
     proc = subprocess.Popen(
         [sys.executable, "-m", "web", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def _wait_ready(proc: subprocess.Popen[bytes], base: str) -> httpx.Response | None:
+    deadline = time.monotonic() + 60
+    ready = None
+    while time.monotonic() < deadline:
+        try:
+            ready = httpx.get(base + "/readyz", timeout=2)
+            if ready.status_code == 200:
+                return ready
+            assert ready.status_code == 503 and ready.json()["status"] == "loading"
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+        time.sleep(0.2)
+    return ready
+
+
+def test_python_m_web_serves_and_becomes_ready(web_settings: Settings, web_bot: object) -> None:
+    proc, base = _serve(web_settings)
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        ready = None
-        while time.monotonic() < deadline:
-            try:
-                ready = httpx.get(base + "/readyz", timeout=2)
-                if ready.status_code == 200:
-                    break
-                assert ready.status_code == 503 and ready.json()["status"] == "loading"
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-            time.sleep(0.2)
+        ready = _wait_ready(proc, base)
         assert ready is not None and ready.status_code == 200
         r = httpx.post(base + "/api/chat", json={"message": "児童手当について教えて"}, timeout=30)
         assert r.status_code == 200 and r.json()["kind"] == "answer"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.mark.parametrize(("proxies", "limited"), [("", True), ("127.0.0.1", False)], ids=["no-proxy", "proxy"])
+def test_x_forwarded_for_is_believed_only_from_the_configured_proxy(web_settings: Settings, web_bot: object,
+                                                                    proxies: str, limited: bool) -> None:  # fmt: skip
+    """Without BOT_FORWARDED_ALLOW_IPS, a client cannot escape the rate limit by sending a new X-Forwarded-For."""
+    proc, base = _serve(web_settings, BOT_RATE_LIMIT_PER_MINUTE="2", BOT_FORWARDED_ALLOW_IPS=proxies)
+    try:
+        ready = _wait_ready(proc, base)
+        assert ready is not None and ready.status_code == 200
+        codes = [
+            httpx.post(base + "/api/chat", json={"message": "児童手当"}, headers={"X-Forwarded-For": f"203.0.113.{i}"},
+                       timeout=30).status_code
+            for i in range(3)
+        ]  # fmt: skip
+        assert (codes[-1] == 429) is limited, codes
     finally:
         proc.terminate()
         proc.wait(10)
