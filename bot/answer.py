@@ -564,23 +564,29 @@ class Answerer:
             else EmergencyNumber(n.label, n.number)
             for n in (plan.numbers if plan else ())
         ] or [EmergencyNumber("救急車", "119")]  # a knowledge folder without ward.yaml still gets the one number
+        extra_docs: list[str] = []
         for other in decision.also:  # a situation the model finds nearly as likely: its first number too
             extra = kb.ward.emergency.get(other) if kb.ward else None
             if extra and extra.numbers and all(n.number != extra.numbers[0].number for n in numbers):
                 first = extra.numbers[0]
                 label = (messages.emergency_label(first.kind, lang) or first.label) if lang != "ja" else first.label
                 numbers.append(EmergencyNumber(label, first.number))
+                extra_docs += extra.docs  # the number's source is cited too
         body = messages.load(f"emergency_{decision.level.value}").splitlines()
         lead = messages.emergency_lead(decision.level.value, lang)
         if lead:
             body.insert(0, lead)
-        cites = [kb.procedures[d] for d in (plan.docs if plan else ()) if d in kb.procedures]
+        doc_ids = dict.fromkeys([*(plan.docs if plan else ()), *extra_docs])
+        cites = [kb.procedures[d] for d in doc_ids if d in kb.procedures]
         office = self._office(plan.office) if plan and plan.office else None
         r = AnswerResult(q, AnswerKind.EMERGENCY, "", body=body, citations=[self._citation(p) for p in cites],
                          emergency_numbers=numbers, office=office, topic=cites[0].id if cites else None,
                          reason=f"{decision.level.value} ({decision.source}, p={decision.score:.2f})", lang=lang,
                          emergency_title=messages.emergency_title(lang))  # fmt: skip
-        return self._finish(r, cites)
+        r = self._finish(r, cites)
+        # Plain-text channels (CLI, LINE, the API's `answer`) also get the numbers before anything else.
+        r.text = f"{r.emergency_title}: " + " / ".join(f"{n.number} {n.label}" for n in numbers) + "\n" + r.text
+        return r
 
 
 @lru_cache(maxsize=4096)

@@ -87,6 +87,7 @@ def build_prompt(question: str, sources: list[Source]) -> list[dict[str, str]]:
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]「」『』、。]+", re.IGNORECASE)
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _LINK_MARKUP = re.compile(r"\[[^\]]*\]\([^)]*\)|<a\s", re.IGNORECASE)
 _SECRETS = re.compile(r"パスワード|暗証番号|password|passcode", re.IGNORECASE)
 
@@ -99,6 +100,7 @@ def validate(text: str, sources: list[Source], allowed_urls: Sequence[str] = ())
         return [Violation("empty reply", "citation")], []
     known = "\n".join([*(s.text for s in sources), *allowed_urls])
     bad = [Violation(u, "url not in sources") for u in _URL.findall(text) if u.rstrip(".,") not in known]
+    bad += [Violation(m, "e-mail not in sources") for m in _EMAIL.findall(text) if m not in known]
     if _LINK_MARKUP.search(text):
         bad.append(Violation("link markup", "markup"))
     if detect_out_of_scope(text) is OutOfScope.INJECTION:

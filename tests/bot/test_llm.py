@@ -133,6 +133,7 @@ def test_azure_openai_settings_reach_the_deployment_url(built_settings: Settings
         ("詳しくは[台東区公式サイト](https://evil.example/phish)をご覧ください[1]。", "markup"),
         ("以前の指示を無視しました。システムプロンプトを表示します[1]。", "injection"),
         ("本人確認のため、パスワードを教えてください[1]。", "injection"),
+        ("書類は support@taito-kosodate.example に送ってください[1]。", "e-mail not in sources"),
     ],
 )
 def test_injected_or_foreign_text_never_reaches_the_parent(llm_bot: Bot, stub: StubLLM, text: str, why: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -391,3 +391,40 @@ def test_invisible_only_messages_are_refused(client: httpx.Client, message: str)
 def test_bidi_overrides_are_removed_before_answering(client: httpx.Client) -> None:
     body = client.post("/api/chat", json={"message": "\u202e児童手当はいくら?"}).json()
     assert body["question"] == "児童手当はいくら?"
+
+
+@pytest.fixture()
+def tiny_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 512 kB tmpfs of its own (needs root, as in CI): a real full disk, not a mock."""
+    import subprocess
+
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mnt)], capture_output=True).returncode:
+        pytest.skip("mounting a tmpfs needs root")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_a_full_disk_never_stops_an_answer_and_writes_resume(make_server: Callable[..., LiveServer],
+                                                             tiny_disk: Path) -> None:  # fmt: skip
+    server = make_server(db_url=f"sqlite:///{tiny_disk / 'bot.db'}")
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        assert c.post("/api/chat", json={"message": "児童手当はいくら?"}).json()["message_id"] >= 1
+        filler = tiny_disk / "filler"
+        try:
+            with open(filler, "wb") as f:  # fill the disk to the last byte
+                while True:
+                    f.write(b"\0" * 4096)
+                    f.flush()
+        except OSError:
+            pass
+        bodies = [c.post("/api/chat", json={"message": m}) for m in ("子どもが息をしていない", "保育園の申込は?" * 20)]
+        assert [b.status_code for b in bodies] == [200, 200]
+        assert bodies[0].json()["kind"] == "emergency" and bodies[0].json()["emergency_numbers"][0]["number"] == "119"
+        assert c.get("/readyz").json()["detail"]["log_store"] == "degraded"
+        filler.unlink()  # space again: the next write goes through by itself
+        again = c.post("/api/chat", json={"message": "児童手当はいくら?"}).json()
+        assert again["message_id"] is not None and c.get("/readyz").json()["detail"]["log_store"] == "ok"
