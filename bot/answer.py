@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -215,6 +216,9 @@ class Thresholds:
     clarify_max_words: int = 2
 
 
+_PINNED: ContextVar[Generation | None] = ContextVar("pinned_generation", default=None)
+
+
 class Answerer:
     def __init__(self, retriever: Retriever, thresholds: Thresholds | None = None, triage: Triage | None = None):
         self.retriever = retriever
@@ -223,15 +227,21 @@ class Answerer:
 
     @property
     def gen(self) -> Generation:
-        return self.retriever.generation
+        """The generation this request started on (pinned in ``answer``): an index swap in the middle of a request
+        cannot mix the old retrieval with the new documents."""
+        return _PINNED.get() or self.retriever.generation
 
     def answer(self, question: str, history: list[Turn] | None = None,
                safety: SafetyDecision | None | bool = True) -> AnswerResult:  # fmt: skip
         """``safety``: True runs the triage here; a decision (or None) passes one the caller already made."""
         started = time.perf_counter()
         q = question.strip()
-        decision = self.triage.assess(q) if safety is True else (safety or None)
-        result = self.emergency(q, decision) if decision else self._decide(q, history or [])
+        token = _PINNED.set(self.retriever.generation)
+        try:
+            decision = self.triage.assess(q) if safety is True else (safety or None)
+            result = self.emergency(q, decision) if decision else self._decide(q, history or [])
+        finally:
+            _PINNED.reset(token)
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
 
@@ -247,7 +257,7 @@ class Answerer:
         topicless = is_topicless(q)
         if topicless and prev_topic:
             return self._compose(q, gen.kb.procedures[prev_topic], aspects, None, "follow-up on the previous topic")
-        retrieval = self.retriever.search(q)
+        retrieval = self.retriever.search(q, generation=gen)
         cands = retrieval.candidates
         debug = [c.to_json() for c in cands[:5]]
         if topicless or not cands:

@@ -76,8 +76,9 @@ class Retriever:
         with self._lock:
             self.generation = generation
 
-    def search(self, query: str, k: int = 8, legs: str = "hybrid") -> Retrieval:
-        gen = self.generation  # one reference for the whole search: a concurrent swap cannot mix generations
+    def search(self, query: str, k: int = 8, legs: str = "hybrid", generation: Generation | None = None) -> Retrieval:
+        # one reference for the whole search (the caller's, when it pinned one): a concurrent swap cannot mix them
+        gen = generation or self.generation
         q = normalize_query(query)
         use_dense = legs in ("hybrid", "dense") and (has_kanji(q) or legs == "dense" or not _is_kana_only(q))
         use_keyword = legs in ("hybrid", "keyword")

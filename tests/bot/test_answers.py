@@ -85,3 +85,31 @@ def test_no_invented_numbers_over_the_question_set(bot: Bot) -> None:
         if bad:
             violations[q] = [str(v) for v in bad]
     assert violations == {}
+
+
+def test_an_index_swap_during_a_request_does_not_mix_generations(bot: Bot) -> None:
+    """The answer is composed from the generation the request started on, even if a swap lands mid-request."""
+    import dataclasses
+
+    old = bot.retriever.generation
+    kb = dataclasses.replace(old.kb, procedures=dict(old.kb.procedures), offices=dict(old.kb.offices))
+    kb.procedures["jidou-teate"] = dataclasses.replace(kb.procedures["jidou-teate"], title="別の世代の児童手当")
+    office = old.kb.procedures["jidou-teate"].office
+    assert office is not None
+    kb.offices[office] = dataclasses.replace(kb.offices[office], name="別の世代の窓口")
+    newer = dataclasses.replace(old, id="newer", kb=kb)
+    search = bot.retriever.search
+
+    def search_then_swap(*args: object, **kwargs: object) -> object:
+        result = search(*args, **kwargs)  # type: ignore[arg-type]
+        bot.retriever.swap(newer)  # ingest finished while this request was retrieving
+        return result
+
+    bot.retriever.search = search_then_swap  # type: ignore[method-assign]
+    try:
+        r = bot.answerer.answer("児童手当はいくらもらえますか")
+    finally:
+        bot.retriever.search = search  # type: ignore[method-assign]
+        bot.retriever.swap(old)
+    assert r.citations and all(c.title != "別の世代の児童手当" for c in r.citations)
+    assert r.office is not None and r.office.name != "別の世代の窓口"
