@@ -5,7 +5,6 @@ The groundedness check is bot.grounding's own code (the one the LLM answer valid
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -17,6 +16,7 @@ from typing import Any
 from bot.answer import AnswerResult
 from bot.grounding import check_citations, check_grounded
 from evals import metrics
+from evals.jsonl import read_jsonl
 
 RETRIEVAL_K = 10
 NO_RETRIEVAL_KINDS = ("emergency", "out_of_scope")  # answered by rules, not by ranking documents
@@ -43,36 +43,29 @@ class EvalItem:
 def load_dataset(path: Path, limit: int | None = None) -> list[EvalItem]:
     items: list[EvalItem] = []
     seen: set[str] = set()
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                d = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DatasetError(f"{path}:{lineno}: not JSON: {e}") from e
-            missing = [k for k in REQUIRED_KEYS if k not in d]
-            if missing:
-                raise DatasetError(f"{path}:{lineno}: missing {', '.join(missing)}")
-            if d["expect_kind"] not in metrics.KINDS:
-                raise DatasetError(f"{path}:{lineno}: unknown expect_kind {d['expect_kind']!r}")
-            if d["id"] in seen:
-                raise DatasetError(f"{path}:{lineno}: duplicate id {d['id']}")
-            seen.add(d["id"])
-            known = set(REQUIRED_KEYS) | {"expect_form", "note"}
-            items.append(
-                EvalItem(
-                    id=d["id"],
-                    question=d["question"],
-                    expect_kind=d["expect_kind"],
-                    expect_docs=list(d["expect_docs"]),
-                    expect_facts=[list(g) for g in d["expect_facts"]],
-                    style=d["style"],
-                    expect_form=d.get("expect_form"),
-                    note=d.get("note", ""),
-                    extra={k: v for k, v in d.items() if k not in known},
-                )
+    for lineno, d in read_jsonl(path, DatasetError):
+        missing = [k for k in REQUIRED_KEYS if k not in d]
+        if missing:
+            raise DatasetError(f"{path}:{lineno}: missing {', '.join(missing)}")
+        if d["expect_kind"] not in metrics.KINDS:
+            raise DatasetError(f"{path}:{lineno}: unknown expect_kind {d['expect_kind']!r}")
+        if d["id"] in seen:
+            raise DatasetError(f"{path}:{lineno}: duplicate id {d['id']}")
+        seen.add(d["id"])
+        known = set(REQUIRED_KEYS) | {"expect_form", "note"}
+        items.append(
+            EvalItem(
+                id=d["id"],
+                question=d["question"],
+                expect_kind=d["expect_kind"],
+                expect_docs=list(d["expect_docs"]),
+                expect_facts=[list(g) for g in d["expect_facts"]],
+                style=d["style"],
+                expect_form=d.get("expect_form"),
+                note=d.get("note", ""),
+                extra={k: v for k, v in d.items() if k not in known},
             )
+        )
     return items[:limit] if limit else items
 
 

@@ -14,7 +14,6 @@ Metrics, overall and by level, style and language:
 
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from evals.jsonl import read_jsonl
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "datasets" / "triage"
@@ -49,13 +50,7 @@ class TriageDataError(ValueError):
 def load_split(name: str, data_dir: Path = DATA) -> list[dict[str, Any]]:
     path = data_dir / f"{name}.jsonl"
     rows = []
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            r = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise TriageDataError(f"{path}:{i}: {e}") from None
+    for i, r in read_jsonl(path, TriageDataError):
         for key in ("id", "text", "level", "lang", "style"):
             if not isinstance(r.get(key), str) or not r[key]:
                 raise TriageDataError(f"{path}:{i}: missing field '{key}'")
