@@ -260,3 +260,33 @@ def test_accessibility_has_no_serious_violations(browser: Any, server: Any, ques
         assert bad == [], bad
     finally:
         context.close()
+
+
+def test_a_lost_connection_is_told_in_japanese_keeps_the_question_and_retries(browser: Any, server: Any) -> None:
+    """Offline or server down: no "Failed to fetch", the typed question comes back, one tap sends it again."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP")
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    script_errors: list[str] = []
+    pg.on("pageerror", lambda e: script_errors.append(str(e)))
+    try:
+        pg.goto(server.url + "/")
+        pg.route("**/api/chat/stream", lambda route: route.abort("internetdisconnected"))
+        box = pg.get_by_label("質問を入力してください")
+        before = pg.locator(".msg-bot").count()
+        box.fill("児童手当について教えて")
+        box.press("Enter")
+        failed = pg.locator(".msg-bot").nth(before)
+        failed.locator(".msg-error").wait_for()
+        message = failed.locator(".msg-error").inner_text()
+        assert "通信できませんでした" in message and "fetch" not in message.lower()
+        assert box.input_value() == "児童手当について教えて"
+        pg.unroute("**/api/chat/stream")
+        failed.locator(".retry").click()
+        answer = pg.locator(".msg-bot").nth(before + 1)
+        answer.locator(".msg-status").wait_for(state="hidden")
+        assert "児童手当" in answer.locator(".msg-body").inner_text()
+        assert box.input_value() == "" and failed.locator(".retry").is_hidden()
+    finally:
+        context.close()
+    assert not script_errors, script_errors

@@ -6,6 +6,8 @@
   var STREAM_URL = "/api/chat/stream";
   var NETWORK_ERROR = "通信できませんでした。インターネット接続を確認して、もう一度お試しください。";
   var EMPTY_MESSAGE = "質問を入力してください。";
+  var TIMEOUT_ERROR = "回答に時間がかかりすぎています。少し待ってから、もう一度お試しください。";
+  var TIMEOUT_MS = 35000; // the server's own LLM deadline is 20 s; past this something is wrong on the way
 
   function load(key) {
     try { return window.sessionStorage.getItem(key); } catch (e) { return null; }
@@ -217,11 +219,20 @@
     setUpFeedback(view, data.message_id);
   }
 
-  function renderError(view, message) {
+  function renderError(view, message, question) {
     view.classList.add("kind-error");
     part(view, ".msg-status").hidden = true;
+    part(view, ".msg-body").textContent = ""; // a cut stream must not leave half a sentence
     var err = show(part(view, ".msg-error"));
     err.textContent = message;
+    if (!question) return;
+    if (!input.value.trim()) { input.value = question; updateCount(); } // the typed question is not lost
+    var retry = show(part(view, ".retry"));
+    retry.addEventListener("click", function () {
+      retry.hidden = true;
+      if (input.value.trim() === question) { input.value = ""; updateCount(); }
+      ask(question);
+    }, { once: true });
   }
 
   // ---- feedback ----
@@ -360,13 +371,16 @@
     var view = clone("tpl-bot");
     log.appendChild(view);
     scrollToEnd(view);
+    var controller = new AbortController();
+    var timer = setTimeout(function () { controller.abort(); }, TIMEOUT_MS);
     try {
       var payload = { message: text, furigana: state.furigana };
       if (state.sessionId) payload.session_id = state.sessionId;
       var res = await fetch(STREAM_URL, {
         method: "POST",
         headers: { "Content-Type": "application/json", "Accept": "text/event-stream" },
-        body: JSON.stringify(payload)
+        body: JSON.stringify(payload),
+        signal: controller.signal
       });
       if (!res.ok) {
         var err = await res.json().catch(function () { return {}; });
@@ -374,13 +388,16 @@
           state.sessionId = null;
           save("kosodate.session", "");
         }
-        renderError(view, err.message || err.detail || NETWORK_ERROR);
+        // 4xx/5xx bodies carry a polite Japanese message; a 429 or 503 is worth retrying, a 422 is not
+        renderError(view, err.message || err.detail || NETWORK_ERROR, res.status >= 429 ? text : null);
       } else {
         await readStream(res, view);
       }
     } catch (e) {
-      renderError(view, e && e.message ? e.message : NETWORK_ERROR);
+      // fetch's own errors are English ("Failed to fetch"): parents see Japanese, with the question kept to resend
+      renderError(view, e && e.name === "AbortError" ? TIMEOUT_ERROR : NETWORK_ERROR, text);
     } finally {
+      clearTimeout(timer);
       state.busy = false;
       send.disabled = false;
       log.setAttribute("aria-busy", "false");
