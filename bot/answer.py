@@ -203,6 +203,30 @@ def _fmt_date(iso: str) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
+def render_text(r: AnswerResult) -> str:
+    """The plain text of a reply: its paragraphs, then one 出典 line per citation (with the page's date, or "date
+    unknown" and when staff checked it), the next step and the office. Composed, curated and LLM answers all use it."""
+    lines = list(r.body)
+    for c in r.citations:
+        when = (
+            f"{_fmt_date(c.as_of)}時点の情報"
+            if c.as_of_known
+            else f"ページの更新日は不明({_fmt_date(c.checked)}に確認)"
+        )
+        lines.append(f"出典:{c.title}({c.url}){when}")
+    if r.handoff:
+        need = f"(必要:{'、'.join(r.handoff.requires)})" if r.handoff.requires else ""
+        lines.append(f"次の手続き:{r.handoff.title}{need} {r.handoff.url}")
+    if r.office:
+        parts = [
+            r.office.name,
+            *([f"電話 {r.office.phone}"] if r.office.phone else []),
+            *([r.office.hours] if r.office.hours else []),
+        ]
+        lines.append("問い合わせ:" + "、".join(parts))
+    return "\n".join(line for line in lines if line)
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Decision thresholds, tuned on evals/questions.jsonl (see README: Evaluation)."""
@@ -329,32 +353,8 @@ class Answerer:
                 return Handoff(f.id, f.title, f.url, f.channel, list(f.requires), list(f.prepare), f.note)
         return None
 
-    def _contact_line(self, office: OfficeContact | None) -> str:
-        if not office:
-            return ""
-        parts = [office.name]
-        if office.phone:
-            parts.append(f"電話 {office.phone}")
-        if office.hours:
-            parts.append(office.hours)
-        return "問い合わせ:" + "、".join(parts)
-
     def _finish(self, r: AnswerResult, docs: list[Procedure]) -> AnswerResult:
-        lines = list(r.body)
-        for c in r.citations:
-            when = (
-                f"{_fmt_date(c.as_of)}時点の情報"
-                if c.as_of_known
-                else f"ページの更新日は不明({_fmt_date(c.checked)}に確認)"
-            )
-            lines.append(f"出典:{c.title}({c.url}){when}")
-        if r.handoff:
-            need = f"(必要:{'、'.join(r.handoff.requires)})" if r.handoff.requires else ""
-            lines.append(f"次の手続き:{r.handoff.title}{need} {r.handoff.url}")
-        contact = self._contact_line(r.office)
-        if contact:
-            lines.append(contact)
-        r.text = "\n".join(line for line in lines if line)
+        r.text = render_text(r)
         # What the reply may quote: the cited documents plus the catalogue entries (office, form) it hands off to.
         r.source_texts = [_doc_text(p) for p in docs] + [
             f"{_fmt_date(c.as_of)} {_fmt_date(c.checked)} {c.url}" for c in r.citations

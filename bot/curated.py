@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 
-from bot.answer import AnswerKind, AnswerResult, Citation, Handoff, OfficeContact
+from bot.answer import AnswerKind, AnswerResult, Citation, Handoff, OfficeContact, render_text
 from bot.knowledge import KnowledgeBase
 from bot.logstore import curated_answers
 from bot.safety import detect_emergency, detect_out_of_scope
@@ -179,16 +179,10 @@ class CuratedAnswers:
         )
         office_src = next((kb.offices[p.office] for p in docs if p.office and p.office in kb.offices), None)
         body = [line for line in ca.answer.splitlines() if line.strip()]
-        lines = list(body)
-        for c in citations:
-            lines.append(f"出典:{c.title}({c.url}){_fmt(c.as_of)}時点の情報")
-        if handoff:
-            need = f"(必要:{'、'.join(handoff.requires)})" if handoff.requires else ""
-            lines.append(f"次の手続き:{handoff.title}{need} {handoff.url}")
-        return AnswerResult(
+        result = AnswerResult(
             question=q,
             kind=AnswerKind.ANSWER,
-            text="\n".join(lines),
+            text="",
             body=body,
             citations=citations,
             handoff=handoff,
@@ -197,8 +191,5 @@ class CuratedAnswers:
             reason=f"curated answer #{ca.id} (similarity {score:.2f})",
             source_texts=[ca.answer],
         )
-
-
-def _fmt(iso: str) -> str:
-    d = date.fromisoformat(iso)
-    return f"{d.year}年{d.month}月{d.day}日"
+        result.text = render_text(result)  # the same 出典 lines as a composed answer (a page without a date says so)
+        return result

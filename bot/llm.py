@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bot import messages
-from bot.answer import AnswerKind, AnswerResult, Citation
+from bot.answer import AnswerKind, AnswerResult, Citation, render_text
 from bot.config import Settings
 from bot.grounding import Violation, check_citations, check_grounded
 from bot.knowledge import KnowledgeBase
@@ -243,8 +243,6 @@ class LLMWriter:
             citations.append(by_id.get(d) or Citation.of(p))
         result.body = [outcome.text]
         result.citations = citations or result.citations
-        tail = [line for line in result.text.splitlines() if line.startswith(("出典:", "次の手続き:", "問い合わせ:"))]
-        extra = [f"出典:{c.title}({c.url})" for c in citations if c.doc_id not in by_id]
-        result.text = "\n".join([outcome.text, *tail, *extra])
+        result.text = render_text(result)  # the same 出典 / 次の手続き / 問い合わせ lines, from the data, not re-parsed
         result.source_texts = result.source_texts + [s.text for s in outcome.sources]
         return result

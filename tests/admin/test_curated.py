@@ -110,3 +110,16 @@ def test_threshold_is_configurable(accounts: Accounts, admin_bot: Bot, threshold
         assert (r is not None) is hit
     finally:
         store.delete(cid)
+
+
+def test_a_curated_answer_cites_like_a_composed_one(client_as: Callable[[str], httpx.Client], admin_bot: Bot) -> None:
+    """The same renderer: a source page without a date says so instead of printing 「…時点の情報」 (issue 14)."""
+    undated = next(p for p in admin_bot.generation.kb.procedures.values() if p.as_of is None)
+    q = "区のママ向け相談会は毎月ありますか"
+    c = client_as("editor")
+    r = _create(c, patterns=q, answer="相談会の日程は区のお知らせで確認してください。", doc_ids=undated.id, form_id="",
+                expires_on="")  # fmt: skip
+    assert r.status_code == 303
+    got = ask(c, q)
+    assert got["kind"] == "answer" and f"出典:{undated.title}" in got["answer"]
+    assert "ページの更新日は不明" in got["answer"] and "時点の情報" not in got["answer"]
