@@ -6,6 +6,7 @@ first and then swapped in with one assignment, so requests in flight finish on t
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -71,10 +72,13 @@ class Bot:
             log.info("index generation %s now serving", gen_id)
             return True
 
-    def ask(self, question: str, history: list[Turn] | None = None) -> AnswerResult:
+    def ask(self, question: str, history: list[Turn] | None = None, lang: str | None = None) -> AnswerResult:
+        """``lang``: the language the parent chose (the page's language switch); otherwise the message's own."""
         started = time.perf_counter()
         # Safety decides first, once: an emergency never meets a curated answer, a clarify question or the LLM.
         decision = self.answerer.triage.assess(question.strip())
+        if decision is not None and lang:
+            decision = dataclasses.replace(decision, lang=lang)
         if decision is not None:
             result = self.answerer.answer(question, history, safety=decision)
             result.latency_ms = (time.perf_counter() - started) * 1000

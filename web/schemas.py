@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
@@ -19,12 +19,16 @@ SessionId = Annotated[str, StringConstraints(max_length=SESSION_ID_MAX, pattern=
 _INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\u200e\u200f]")
 
 
+Lang = Literal["ja", "en", "zh-Hans", "zh-Hant", "ko", "vi", "ne", "ne-Latn", "tl", "pt"]
+
+
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     message: str = Field(..., max_length=MESSAGE_MAX, description="The parent's question (1–500 characters).")
     session_id: SessionId | None = Field(None, description="Conversation id from an earlier response; omit to start.")
     furigana: bool = Field(False, description="Also return the answer as ruby segments (readings from Sudachi).")
+    lang: Lang | None = Field(None, description="Reply language the parent chose; default: the message's language.")
 
     @field_validator("message")
     @classmethod

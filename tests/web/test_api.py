@@ -428,3 +428,9 @@ def test_a_full_disk_never_stops_an_answer_and_writes_resume(make_server: Callab
         filler.unlink()  # space again: the next write goes through by itself
         again = c.post("/api/chat", json={"message": "児童手当はいくら?"}).json()
         assert again["message_id"] is not None and c.get("/readyz").json()["detail"]["log_store"] == "ok"
+
+
+def test_the_chosen_language_leads_an_emergency_reply(client: httpx.Client) -> None:
+    body = client.post("/api/chat", json={"message": "子どもが息をしていない", "lang": "vi"}).json()
+    assert body["kind"] == "emergency" and body["lang"] == "vi" and body["emergency_title"] == "Hãy gọi điện ngay"
+    assert client.post("/api/chat", json={"message": "児童手当", "lang": "xx"}).status_code == 422

@@ -47,7 +47,7 @@ def answer_turn(bot: Bot, store: LogStore, req: ChatRequest) -> ChatResponse:
     except SQLAlchemyError as e:
         log.error("log store unreadable, answering without the conversation's history: %s", e)
         history = []
-    result = bot.ask(req.message, history)
+    result = bot.ask(req.message, history, lang=req.lang)
     message_id: int | None
     try:
         message_id = store.record_message(session_id, req.message, result)
