@@ -52,3 +52,19 @@ def checked_page(browser: Any, width: int, height: int, timeout_ms: int) -> Iter
     finally:
         context.close()
     assert not problems, problems
+
+
+@contextmanager
+def script_checked_page(browser: Any, width: int, height: int, timeout_ms: int = 15_000) -> Iterator[Any]:
+    """Like ``checked_page`` but failing only on script errors: for tests that provoke network failures or load
+    another origin, whose console messages are expected."""
+    context = browser.new_context(viewport={"width": width, "height": height}, locale="ja-JP")
+    page = context.new_page()
+    page.set_default_timeout(timeout_ms)
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert not errors, errors

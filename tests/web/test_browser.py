@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import MARKS, checked_page
+from tests.browser import MARKS, checked_page, script_checked_page
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -184,25 +184,19 @@ def host_page(tmp_path: Path, server: Any) -> Iterator[str]:
 
 
 def test_widget_on_another_origin_opens_and_answers(browser: Any, host_page: Any) -> None:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP")
-    pg = context.new_page()
-    pg.set_default_timeout(15_000)
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(host_page)
-    button = pg.get_by_role("button", name="子育てチャットを開く")
-    assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(11, 92, 173)"  # host CSS kept out
-    button.click()
-    assert pg.get_by_role("button", name="子育てチャットを閉じる").get_attribute("aria-expanded") == "true"
-    frame = pg.frame_locator("iframe[title='台東区 子育てチャット']")
-    box = frame.get_by_label("質問を入力してください")
-    box.fill("児童手当について教えて")
-    box.press("Enter")
-    answer = frame.locator(".msg-bot").nth(1)
-    answer.locator(".msg-status").wait_for(state="hidden")
-    assert answer.get_by_role("link", name="オンラインで申請する").count() == 1
-    assert not errors, errors
-    context.close()
+    with script_checked_page(browser, 1280, 900) as pg:
+        pg.goto(host_page)
+        button = pg.get_by_role("button", name="子育てチャットを開く")
+        assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(11, 92, 173)"  # host CSS kept out
+        button.click()
+        assert pg.get_by_role("button", name="子育てチャットを閉じる").get_attribute("aria-expanded") == "true"
+        frame = pg.frame_locator("iframe[title='台東区 子育てチャット']")
+        box = frame.get_by_label("質問を入力してください")
+        box.fill("児童手当について教えて")
+        box.press("Enter")
+        answer = frame.locator(".msg-bot").nth(1)
+        answer.locator(".msg-status").wait_for(state="hidden")
+        assert answer.get_by_role("link", name="オンラインで申請する").count() == 1
 
 
 def test_screenshots(browser: Any, server: Any, host_page: str) -> None:
@@ -264,12 +258,7 @@ def test_accessibility_has_no_serious_violations(browser: Any, server: Any, ques
 
 def test_a_lost_connection_is_told_in_japanese_keeps_the_question_and_retries(browser: Any, server: Any) -> None:
     """Offline or server down: no "Failed to fetch", the typed question comes back, one tap sends it again."""
-    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP")
-    pg = context.new_page()
-    pg.set_default_timeout(15_000)
-    script_errors: list[str] = []
-    pg.on("pageerror", lambda e: script_errors.append(str(e)))
-    try:
+    with script_checked_page(browser, 390, 844) as pg:
         pg.goto(server.url + "/")
         pg.route("**/api/chat/stream", lambda route: route.abort("internetdisconnected"))
         box = pg.get_by_label("質問を入力してください")
@@ -287,6 +276,3 @@ def test_a_lost_connection_is_told_in_japanese_keeps_the_question_and_retries(br
         answer.locator(".msg-status").wait_for(state="hidden")
         assert "児童手当" in answer.locator(".msg-body").inner_text()
         assert box.input_value() == "" and failed.locator(".retry").is_hidden()
-    finally:
-        context.close()
-    assert not script_errors, script_errors
