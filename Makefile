@@ -10,6 +10,8 @@ install: .venv/.installed
 .venv/.installed: requirements.lock pyproject.toml
 	test -x $(PY) || python3.11 -m venv .venv || python3 -m venv .venv
 	$(PIP) install --quiet --disable-pip-version-check -r requirements.lock
+	# the `kosodate-bot` command (an editable install of this folder; dependencies come from the lock file above)
+	$(PIP) install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 # Debian's chromium for the browser tests (Playwright drives it; never `playwright install`), and a Japanese font so
