@@ -88,7 +88,11 @@ class Triage:
     def predict(self, text: str) -> Prediction | None:
         if self.model is None or self.embedder is None or not text.strip():
             return None
-        return self.model.predict(text, self.embedder.embed_query(embedding_text(text)))
+        try:
+            return self.model.predict(text, self.embedder.embed_query(embedding_text(text)))
+        except Exception:  # noqa: BLE001 - the safety path: a failing model must leave the rules, never a 500
+            log.exception("safety triage model failed on one message; the rules decide it")
+            return None
 
     def assess(self, text: str) -> SafetyDecision | None:
         """The decision for one message: None when it is not an emergency or crisis."""

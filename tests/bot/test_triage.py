@@ -173,3 +173,17 @@ def test_a_nearly_as_likely_second_situation_adds_its_first_number(bot: Bot) -> 
     r = bot.answerer.answer("酔った夫が私と子どもを叩きます", safety=decision)
     shown = [n.number for n in r.emergency_numbers]
     assert shown[0] == "110" and "189" in shown and len(shown) == len(set(shown))
+
+
+def test_a_model_failing_at_run_time_leaves_the_rules(embedder: EmbeddingModel, caplog: pytest.LogCaptureFixture,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    t = Triage(embedder)
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("embedding backend died")
+
+    monkeypatch.setattr(t.model, "predict", broken)
+    with caplog.at_level(logging.ERROR, logger="bot.safety"):
+        d = t.assess("子どもが息をしていない")
+    assert d is not None and d.level is EmergencyLevel.LIFE and d.source == "rule"
+    assert "the rules decide it" in caplog.text
