@@ -301,12 +301,14 @@ class Indexer:
                 "store": location.to_json(),
             }
             _write_atomic(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
-            del store
+            store.close()  # before the folder is renamed: the writing client must not outlive its path
             os.rename(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             if self.settings.chroma_host:
-                VectorStore(_location(self.settings, final, gen)).drop()
+                leftover = VectorStore(_location(self.settings, final, gen))
+                leftover.drop()
+                leftover.close()
             raise
         _write_atomic(self.index_dir / "CURRENT", gen)
         self._collect_garbage(gen)
@@ -320,7 +322,9 @@ class Indexer:
             try:
                 manifest = json.loads((old / "manifest.json").read_text())
                 if manifest["store"].get("host"):
-                    VectorStore(StoreLocation.from_json(manifest["store"])).drop()
+                    old_store = VectorStore(StoreLocation.from_json(manifest["store"]))
+                    old_store.drop()
+                    old_store.close()
             except Exception:  # a broken old generation is deleted all the same
                 pass
             shutil.rmtree(old, ignore_errors=True)
@@ -366,3 +370,7 @@ class Generation:
         keyword = bm25s.BM25.load(str(path / "keyword"), show_progress=False, verbosity=0)
         store = VectorStore(StoreLocation.from_json(manifest["store"]))
         return cls(gen, path, manifest, kb, chunks, keyword, store, {c.id: i for i, c in enumerate(chunks)})
+
+    def close(self) -> None:
+        """Release the vector store's resources once no request can still be reading this generation."""
+        self.store.close()

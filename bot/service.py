@@ -35,6 +35,7 @@ class Bot:
         self.embedder = embedder or get_embedder(settings.embedder, settings)
         self._lock = threading.Lock()
         self.generation = Generation.load(settings, self.embedder)
+        self._retired: Generation | None = None
         self.retriever = Retriever(self.generation, self.embedder, settings.dense_weight)
         self.answerer = Answerer(self.retriever)
         self.curated: CuratedSource | None = None  # set by the web app; checked before the composed answer
@@ -67,8 +68,14 @@ class Bot:
             if gen_id == self.generation.id:
                 return False
             new = Generation.load(self.settings, self.embedder, gen_id)
+            old = self.generation
             self.generation = new
             self.retriever.swap(new)
+            # Requests pin the generation they started on, so the one just replaced may still be read for a moment:
+            # close the one before it instead (at most two generations open).
+            if self._retired is not None:
+                self._retired.close()
+            self._retired = old
             log.info("index generation %s now serving", gen_id)
             return True
 

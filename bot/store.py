@@ -99,3 +99,12 @@ class VectorStore:
             self._client.delete_collection(self.location.collection)
         except Exception:  # already gone
             pass
+
+    def close(self) -> None:
+        """Release Chroma's shared system for this folder. Chroma keeps one per path for the life of the process,
+        so without this every index swap kept ~13 MB (measured over 8 swaps: 386 → 495 MB RSS)."""
+        self._col = None
+        try:
+            self._client.close()
+        except Exception:  # closing twice, or a server that went away: nothing left to release
+            pass
