@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from pathlib import PurePath
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from bot.logstore import drafts
@@ -26,6 +26,7 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 MAX_ZIP_MEMBERS = 2000
 MAX_PDF_PAGES = 300
+PAGE_SIZE = 50  # drafts per page in the admin list
 MAX_DRAFT_CHARS = 200_000  # ~ 100 pages of Japanese text; a longer draft is refused, never cut silently
 KINDS = {".pdf": "pdf", ".html": "html", ".htm": "html", ".docx": "docx"}
 
@@ -234,7 +235,7 @@ def convert(filename: str, data: bytes, today: date) -> tuple[str, str, str]:
 def _row(r: object) -> Draft:
     m = r._mapping  # type: ignore[attr-defined]
     return Draft(
-        m["id"], m["filename"], m["source_kind"], m["doc_id"], m["text"], m["created_by"], m["created_at"],
+        m["id"], m["filename"], m["source_kind"], m["doc_id"], m.get("text", ""), m["created_by"], m["created_at"],
         m["published_at"],
     )  # fmt: skip
 
@@ -260,10 +261,15 @@ class Drafts:
             r = conn.execute(select(drafts).where(drafts.c.id == draft_id)).first()
         return _row(r) if r else None
 
-    def pending(self) -> list[Draft]:
-        q = select(drafts).where(drafts.c.published_at.is_(None)).order_by(drafts.c.id.desc())
+    def pending(self, page: int = 1, per_page: int = PAGE_SIZE) -> tuple[list[Draft], int]:
+        """One page of the unpublished drafts, newest first, without their text (a list never loads 200,000-character
+        bodies it does not show), and how many there are."""
+        listed = [c for c in drafts.c if c.name != "text"]
+        where = drafts.c.published_at.is_(None)
+        q = select(*listed).where(where).order_by(drafts.c.id.desc()).limit(per_page).offset((page - 1) * per_page)
         with self.engine.connect() as conn:
-            return [_row(r) for r in conn.execute(q)]
+            total = int(conn.scalar(select(func.count()).select_from(drafts).where(where)) or 0)
+            return [_row(r) for r in conn.execute(q)], total
 
     def save(self, draft_id: int, text: str) -> None:
         with self.engine.begin() as conn:

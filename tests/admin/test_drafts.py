@@ -129,3 +129,24 @@ def test_a_docx_that_unpacks_too_far_is_refused(client_as: Callable[[str], httpx
     files = {"file": ("bomb.docx", data, "application/vnd.openxmlformats-officedocument.wordprocessingml.document")}
     r = c.post("/admin/drafts/upload", data={"csrf": page_csrf(c, "/admin/drafts")}, files=files)
     assert r.status_code == 422 and "展開すると大きすぎます" in r.text
+
+
+def test_drafts_are_listed_in_pages(client_as: Callable[[str], httpx.Client], admin_settings: Settings) -> None:
+    from bot.drafts import PAGE_SIZE, Drafts
+    from bot.logstore import LogStore
+
+    store = LogStore(admin_settings.database_url)
+    try:
+        before = Drafts(store.engine).pending()[1]
+        for i in range(PAGE_SIZE + 5 - before % PAGE_SIZE):
+            Drafts(store.engine).create(f"page-test-{i}.html", "html", f"page-test-{i}", "あ" * 1000, "editor")
+        listed, total = Drafts(store.engine).pending()
+    finally:
+        store.close()
+    assert len(listed) == PAGE_SIZE and all(d.text == "" for d in listed)  # a list never loads the bodies
+    c = client_as("editor")
+    first = c.get("/admin/drafts").text
+    assert first.count("<tr><td>") == PAGE_SIZE and f"({total}件)" in first and "?page=2" in first
+    last = c.get("/admin/drafts", params={"page": -(-total // PAGE_SIZE)}).text
+    assert 0 < last.count("<tr><td>") <= PAGE_SIZE and "前へ" in last
+    assert c.get("/admin/drafts", params={"page": 0}).status_code == 422

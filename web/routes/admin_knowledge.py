@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.responses import Response
 
 from bot.auth import Session
-from bot.drafts import MAX_UPLOAD_BYTES, DraftError, convert, skeleton
+from bot.drafts import MAX_UPLOAD_BYTES, PAGE_SIZE, DraftError, Drafts, convert, skeleton
 from bot.knowledge import CATEGORIES, KnowledgeError, load_knowledge
 from bot.publish import (
     STATUSES,
@@ -109,10 +109,18 @@ def edit(request: Request, session: EditorPostDep, settings: SettingsDep, accoun
 # --- drafts (uploads) -------------------------------------------------------------------------------------------------
 
 
+def _drafts_page(request: Request, session: Session, drafts: Drafts, page_no: int = 1, status: int = 200,
+                 error: str = "") -> Response:  # fmt: skip
+    listed, total = drafts.pending(page_no)
+    pages = max(1, -(-total // PAGE_SIZE))
+    return page(request, "admin/drafts.html", session, status=status, title="下書き(アップロード)", drafts=listed,
+                total=total, page_no=page_no, pages=pages, max_mb=MAX_UPLOAD_BYTES // (1024 * 1024), error=error)  # fmt: skip
+
+
 @router.get("/drafts")
-def drafts_page(request: Request, session: EditorDep, drafts: DraftsDep) -> Response:
-    return page(request, "admin/drafts.html", session, title="下書き(アップロード)", drafts=drafts.pending(),
-                max_mb=MAX_UPLOAD_BYTES // (1024 * 1024))  # fmt: skip
+def drafts_page(request: Request, session: EditorDep, drafts: DraftsDep,
+                page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1) -> Response:  # fmt: skip
+    return _drafts_page(request, session, drafts, page_no)
 
 
 @router.post("/drafts/upload")
@@ -124,8 +132,7 @@ async def upload(request: Request, session: EditorPostDep, settings: SettingsDep
         # parsing is CPU work: off the event loop, so parents' chats keep flowing while a PDF is read
         kind, doc_id, text = await run_in_threadpool(convert, filename, data, settings.current_date())
     except DraftError as e:
-        return page(request, "admin/drafts.html", session, status=422, title="下書き(アップロード)",
-                    drafts=drafts.pending(), max_mb=MAX_UPLOAD_BYTES // (1024 * 1024), error=str(e))  # fmt: skip
+        return _drafts_page(request, session, drafts, status=422, error=str(e))
     draft_id = drafts.create(filename, kind, doc_id, text, session.user.name)
     accounts.audit(session.user.name, "draft.upload", f"draft/{draft_id}", f"{filename} ({kind}, {len(data)} bytes)")
     return RedirectResponse(f"/admin/drafts/{draft_id}", status_code=303)
