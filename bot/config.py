@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = Field(
         "", description="Comma-separated proxy addresses whose X-Forwarded-For is believed; empty: none."
     )
+    header_timeout: float = Field(10.0, gt=0, description="Seconds a connection may take to send a request's headers.")
+    body_timeout: float = Field(15.0, gt=0, description="Seconds one chunk of a request body may take to arrive.")
     max_connections: int = Field(1000, ge=10, description="Concurrent connections per worker before 503.")
     rate_limit_per_minute: int = Field(30, ge=1, description="Chat requests per client per minute.")
     login_attempts_per_5min: int = Field(

@@ -10,6 +10,7 @@ import uvicorn
 
 from bot.config import Settings
 from web.app import create_app
+from web.server import PROTOCOL
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -25,9 +26,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     # X-Forwarded-For is believed only from BOT_FORWARDED_ALLOW_IPS (the ward's reverse proxy): otherwise any local
     # process could pick the address the rate limit and the sign-in limit count. timeout_keep_alive drops idle
-    # connections; limit_concurrency answers 503 rather than queueing without bound.
+    # connections; limit_concurrency answers 503 rather than queueing without bound; PROTOCOL closes connections whose
+    # headers do not arrive within BOT_HEADER_TIMEOUT (web/server.py).
     net: dict[str, Any] = {"proxy_headers": bool(settings.forwarded_allow_ips), "forwarded_allow_ips": settings.forwarded_allow_ips or None,
-           "timeout_keep_alive": 5, "limit_concurrency": settings.max_connections}  # fmt: skip
+           "timeout_keep_alive": 5, "limit_concurrency": settings.max_connections, "http": PROTOCOL}  # fmt: skip
     if args.workers > 1:
         # Several processes need an import string; each worker builds its own app from the same BOT_* environment.
         # The rate limit is then per worker, and each worker swaps to a new index generation on its own.

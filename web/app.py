@@ -34,6 +34,7 @@ from web.routes import (
     pages,
 )
 from web.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from web.server import BodyTimeout
 from web.templating import STATIC_DIR, make_templates
 
 log = logging.getLogger("web")
@@ -113,4 +114,5 @@ def create_app(settings: Settings | None = None, bot: Bot | None = None) -> Fast
         BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES, prefix_limits={"/admin/": ADMIN_MAX_BODY_BYTES}
     )
     app.add_middleware(SecurityHeadersMiddleware, frame_origins=settings.frame_ancestors)
+    app.add_middleware(BodyTimeout, seconds=settings.body_timeout)
     return app

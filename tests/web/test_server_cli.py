@@ -82,3 +82,29 @@ def test_x_forwarded_for_is_believed_only_from_the_configured_proxy(web_settings
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_slow_headers_are_cut_off_and_a_stalled_body_gets_408(web_settings: Settings, web_bot: object) -> None:
+    proc, base = _serve(web_settings, BOT_HEADER_TIMEOUT="1", BOT_BODY_TIMEOUT="1")
+    try:
+        ready = _wait_ready(proc, base)
+        assert ready is not None and ready.status_code == 200
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as slow:  # headers one line, then nothing
+            slow.sendall(b"POST /api/chat HTTP/1.1\r\nHost: localhost\r\n")
+            started = time.monotonic()
+            assert slow.recv(1024) == b""  # closed by the server
+            assert time.monotonic() - started < 8
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as stalled:  # headers, then half the body
+            stalled.sendall(b"POST /api/chat HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                            b"Content-Length: 200\r\n\r\n{\"message\": ")  # fmt: skip
+            data = b""
+            while chunk := stalled.recv(4096):  # until the server closes the connection
+                data += chunk
+            reply = data.decode("utf-8", "replace")
+            assert reply.startswith("HTTP/1.1 408") and "通信が途中で止まりました" in reply
+        r = httpx.post(base + "/api/chat/stream", json={"message": "児童手当について教えて"}, timeout=30)
+        assert r.status_code == 200 and "event: done" in r.text  # ordinary requests are untouched
+    finally:
+        proc.terminate()
+        proc.wait(10)
