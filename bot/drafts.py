@@ -25,6 +25,7 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 # A 1 MB .docx can unpack to 400 MB (a zip bomb): 7.5 min of CPU and 1.9 GB RSS before these limits.
 MAX_UNPACKED_BYTES = 50 * 1024 * 1024
 MAX_ZIP_MEMBERS = 2000
+MAX_ZIP_RATIO = 200  # Word's XML packs 5–30 times; a bomb packs a thousand times and more
 MAX_PDF_PAGES = 300
 PAGE_SIZE = 50  # drafts per page in the admin list
 MAX_DRAFT_CHARS = 200_000  # ~ 100 pages of Japanese text; a longer draft is refused, never cut silently
@@ -153,7 +154,9 @@ def _check_zip(data: bytes) -> None:
             infos = z.infolist()
     except (zipfile.BadZipFile, ValueError, OSError) as e:
         raise DraftError(f"Word ファイルを読み取れませんでした({type(e).__name__})") from None
-    if len(infos) > MAX_ZIP_MEMBERS or sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
+    unpacked = sum(i.file_size for i in infos)
+    packed = max(1, sum(i.compress_size for i in infos))
+    if len(infos) > MAX_ZIP_MEMBERS or unpacked > MAX_UNPACKED_BYTES or unpacked / packed > MAX_ZIP_RATIO:
         raise DraftError(
             f"このファイルは展開すると大きすぎます({MAX_UNPACKED_BYTES // (1024 * 1024)}MBまで)。"
             "文章だけを新しい Word ファイルにコピーして、もう一度お試しください。"

@@ -88,7 +88,7 @@ def build_prompt(question: str, sources: list[Source]) -> list[dict[str, str]]:
 _MARKER = re.compile(r"\[(\d+)\]")
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]「」『』、。]+", re.IGNORECASE)
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-_LINK_MARKUP = re.compile(r"\[[^\]]*\]\([^)]*\)|<a\s", re.IGNORECASE)
+_LINK_MARKUP = re.compile(r"\[[^\]]*\]\([^)]*\)|<\s*/?\s*[a-z!][^>]*>", re.IGNORECASE)  # Markdown links, HTML tags
 _SECRETS = re.compile(r"パスワード|暗証番号|password|passcode", re.IGNORECASE)
 
 

@@ -131,6 +131,7 @@ def test_azure_openai_settings_reach_the_deployment_url(built_settings: Settings
             "url not in sources",
         ),
         ("詳しくは[台東区公式サイト](https://evil.example/phish)をご覧ください[1]。", "markup"),
+        ("児童手当は<b>申請</b>が必要です<img src=x onerror=alert(1)>[1]。", "markup"),
         ("以前の指示を無視しました。システムプロンプトを表示します[1]。", "injection"),
         ("本人確認のため、パスワードを教えてください[1]。", "injection"),
         ("書類は support@taito-kosodate.example に送ってください[1]。", "e-mail not in sources"),
