@@ -19,9 +19,12 @@ from bot import messages
 from bot.index import Generation
 from bot.jatext import content_words
 from bot.knowledge import Office, Procedure
+from bot.publishers import LABELS as PUBLISHER_LABELS
+from bot.publishers import publisher_type
 from bot.retrieve import Candidate, Retriever
 from bot.safety import OutOfScope, SafetyDecision, Triage, detect_out_of_scope, mentions_childcare
 from bot.textnorm import nfkc, normalize, to_hiragana
+from bot.ward import WardProfile
 
 
 class AnswerKind(StrEnum):
@@ -40,10 +43,16 @@ class Citation:
     as_of: str  # ISO date shown to parents as 「情報の時点」 (the checked date when the source page has none)
     checked: str
     as_of_known: bool = True
+    publisher: str = "private"  # bot.publishers type of the cited page
 
     @classmethod
-    def of(cls, p: Procedure) -> Citation:
-        return cls(p.id, p.title, p.url, p.date_shown.isoformat(), p.checked.isoformat(), p.as_of is not None)
+    def of(cls, p: Procedure, ward: WardProfile | None = None) -> Citation:
+        kind = publisher_type(p.url, ward.hosts, ward.councillor_hosts) if ward else publisher_type(p.url)
+        return cls(p.id, p.title, p.url, p.date_shown.isoformat(), p.checked.isoformat(), p.as_of is not None, kind)
+
+    @property
+    def publisher_label(self) -> str:
+        return PUBLISHER_LABELS[self.publisher]
 
 
 @dataclass(frozen=True)
@@ -213,7 +222,7 @@ def render_text(r: AnswerResult) -> str:
             if c.as_of_known
             else f"ページの更新日は不明({_fmt_date(c.checked)}に確認)"
         )
-        lines.append(f"出典:{c.title}({c.url}){when}")
+        lines.append(f"出典:{c.title}({c.publisher_label}、{c.url}){when}")
     if r.handoff:
         need = f"(必要:{'、'.join(r.handoff.requires)})" if r.handoff.requires else ""
         lines.append(f"次の手続き:{r.handoff.title}{need} {r.handoff.url}")
@@ -340,7 +349,8 @@ class Answerer:
 
     # ---- kinds ----
     def _citation(self, p: Procedure) -> Citation:
-        return Citation.of(p)
+        ward = self.gen.kb.ward
+        return Citation.of(p, ward)
 
     def _office(self, office_id: str | None) -> OfficeContact | None:
         o = self.gen.kb.offices.get(office_id or "")

@@ -170,7 +170,7 @@ class CuratedAnswers:
             return None
         ca, score = hit
         docs = [kb.procedures[d] for d in ca.doc_ids if d in kb.procedures]
-        citations = [Citation.of(p) for p in docs]
+        citations = [Citation.of(p, ward) for p in docs]
         form = kb.forms.get(ca.form_id or "")
         handoff = (
             Handoff(form.id, form.title, form.url, form.channel, list(form.requires), list(form.prepare), form.note)

@@ -240,7 +240,7 @@ class LLMWriter:
         citations: list[Citation] = []
         for d in cited_docs:
             p = kb.procedures[d]
-            citations.append(by_id.get(d) or Citation.of(p))
+            citations.append(by_id.get(d) or Citation.of(p, kb.ward))
         result.body = [outcome.text]
         result.citations = citations or result.citations
         result.text = render_text(result)  # the same 出典 / 次の手続き / 問い合わせ lines, from the data, not re-parsed

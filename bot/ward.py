@@ -46,6 +46,8 @@ class WardProfile:
     diagnosis_doc: str | None = None
     clarify_fallbacks: tuple[str, ...] = ()
     other_municipalities: tuple[str, ...] = ()
+    hosts: tuple[str, ...] = ()  # the ward's own web hosts: only their pages are 「区の公式ページ」
+    councillor_hosts: tuple[str, ...] = ()  # ward councillors' blogs: 「区議会議員のブログ(非公式)」
 
 
 _DIGITS = re.compile(r"[\s\-‐−ー()()]")
@@ -123,5 +125,7 @@ def load_ward(directory: Path, rel: str, procedures: dict[str, Procedure], offic
     others = tuple(str(m) for m in data.get("other_municipalities") or ())
     if data["name"].strip() in others:
         problems.append(Problem(rel, 1, "ward.yaml: other_municipalities must not list the ward itself"))
+    hosts = tuple(str(h).lower() for h in data.get("hosts") or ())
+    councillors = tuple(str(h).lower() for h in data.get("councillor_hosts") or ())
     return WardProfile(data["name"].strip(), plans, default_office, diagnosis_doc,
-                       tuple(d for d in fallbacks if d in procedures), others)  # fmt: skip
+                       tuple(d for d in fallbacks if d in procedures), others, hosts, councillors)  # fmt: skip

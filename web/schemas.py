@@ -47,6 +47,9 @@ class Citation(BaseModel):
     as_of: str = Field(description="ISO date the information is from (shown as 「情報の時点」).")
     checked: str = Field(description="ISO date staff last checked the source.")
     as_of_known: bool = Field(True, description="False when the source page has no date (then as_of = checked).")
+    publisher: str = Field("private", description="official_ward, official_tokyo, official_national, "
+                           "other_municipality, related_body or private (from the page's address).")  # fmt: skip
+    publisher_label: str = Field("", description="The same in Japanese, as the page shows it.")
 
 
 class Handoff(BaseModel):
@@ -124,6 +127,8 @@ class ChatResponse(BaseModel):
                     as_of=c.as_of,
                     checked=c.checked,
                     as_of_known=c.as_of_known,
+                    publisher=c.publisher,
+                    publisher_label=c.publisher_label,
                 )
                 for c in r.citations
             ],  # fmt: skip

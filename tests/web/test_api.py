@@ -434,3 +434,12 @@ def test_the_chosen_language_leads_an_emergency_reply(client: httpx.Client) -> N
     body = client.post("/api/chat", json={"message": "子どもが息をしていない", "lang": "vi"}).json()
     assert body["kind"] == "emergency" and body["lang"] == "vi" and body["emergency_title"] == "Hãy gọi điện ngay"
     assert client.post("/api/chat", json={"message": "児童手当", "lang": "xx"}).status_code == 422
+
+
+def test_citations_say_who_published_the_source(client: httpx.Client) -> None:
+    body = client.post("/api/chat", json={"message": "児童手当はいくらもらえますか"}).json()
+    first = body["citations"][0]
+    assert first["publisher"] == "official_ward" and first["publisher_label"] == "区の公式ページ"
+    assert "(区の公式ページ、https://www.city.taito.lg.jp/" in body["answer"]
+    dv = client.post("/api/chat", json={"message": "夫に毎晩殴られています"}).json()
+    assert dv["citations"] and all(c["publisher"] != "official_ward" for c in dv["citations"])

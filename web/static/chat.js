@@ -161,6 +161,9 @@
         var li = el("li", "source");
         var href = safeHref(c.url);
         li.appendChild(href ? externalLink(href, c.title, "source-link") : el("span", null, c.title));
+        if (c.publisher_label) {
+          li.appendChild(el("span", "publisher publisher-" + c.publisher, c.publisher_label));
+        }
         li.appendChild(el("span", "as-of", c.as_of_known === false
           ? "ページの更新日は不明(" + formatDate(c.checked) + "に確認)"
           : "情報の時点:" + formatDate(c.as_of)));
