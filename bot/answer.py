@@ -24,7 +24,7 @@ from bot.publishers import publisher_type
 from bot.retrieve import Candidate, Retriever
 from bot.safety import OutOfScope, SafetyDecision, Triage, detect_out_of_scope, mentions_childcare
 from bot.textnorm import nfkc, normalize, to_hiragana
-from bot.ward import WardProfile
+from bot.ward import EmergencyLine, WardProfile
 
 
 class AnswerKind(StrEnum):
@@ -578,19 +578,16 @@ class Answerer:
         kb = self.gen.kb
         plan = kb.ward.emergency.get(decision.level) if kb.ward else None
         lang = decision.lang if decision.lang in messages.emergency_languages() else "ja"
-        numbers = [
-            EmergencyNumber(messages.emergency_label(n.kind, lang) or n.label, n.number)
-            if lang != "ja"
-            else EmergencyNumber(n.label, n.number)
-            for n in (plan.numbers if plan else ())
-        ] or [EmergencyNumber("救急車", "119")]  # a knowledge folder without ward.yaml still gets the one number
+
+        def shown(n: EmergencyLine) -> EmergencyNumber:  # the label in the reply's language where it has one
+            return EmergencyNumber((lang != "ja" and messages.emergency_label(n.kind, lang)) or n.label, n.number)
+
+        numbers = [shown(n) for n in (plan.numbers if plan else ())] or [EmergencyNumber("救急車", "119")]
         extra_docs: list[str] = []
         for other in decision.also:  # a situation the model finds nearly as likely: its first number too
             extra = kb.ward.emergency.get(other) if kb.ward else None
             if extra and extra.numbers and all(n.number != extra.numbers[0].number for n in numbers):
-                first = extra.numbers[0]
-                label = (messages.emergency_label(first.kind, lang) or first.label) if lang != "ja" else first.label
-                numbers.append(EmergencyNumber(label, first.number))
+                numbers.append(shown(extra.numbers[0]))
                 extra_docs += extra.docs  # the number's source is cited too
         body = messages.load(f"emergency_{decision.level.value}").splitlines()
         lead = messages.emergency_lead(decision.level.value, lang)

@@ -35,7 +35,8 @@ To change the schema, add ``m00N_<what>(conn)`` and list it in ``MIGRATIONS``; n
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -283,16 +284,20 @@ class LogStore:
         elif (st.st_dev, st.st_ino) != self._identity:
             raise StoreReplaced(f"{self._file} was replaced by another file while the bot was running")
 
-    def note_failure(self, error: Exception) -> None:
-        self.failures += 1
-        self.last_failure = f"{type(error).__name__}: {str(error)[:200]}"
+    @contextmanager
+    def _counted(self) -> Iterator[None]:
+        """Every write goes through here: a failure is counted and remembered for ``/readyz``, a success clears it."""
+        try:
+            yield
+        except SQLAlchemyError as e:
+            self.failures += 1
+            self.last_failure = f"{type(e).__name__}: {str(e)[:200]}"
+            raise
+        self.last_failure = ""
 
     def health(self) -> dict[str, object]:
         return {"log_store": "degraded" if self.last_failure else "ok", "log_failures": self.failures,
                 **({"last_failure": self.last_failure} if self.last_failure else {})}  # fmt: skip
-
-    def note_success(self) -> None:
-        self.last_failure = ""
 
     # ---- schema ----
     def migrate(self) -> list[str]:
@@ -321,6 +326,10 @@ class LogStore:
     # ---- writing ----
     def record_message(self, session_id: str, question: str, result: AnswerResult) -> int:
         """Store one answered question (masked) and return its message id."""
+        with self._counted():
+            return self._record_message(session_id, question, result)
+
+    def _record_message(self, session_id: str, question: str, result: AnswerResult) -> int:
         self._check_file()
         now = _now()
         with self.engine.begin() as conn:
@@ -348,6 +357,10 @@ class LogStore:
         self, message_id: int, helpful: bool, comment: str | None = None, session_id: str | None = None
     ) -> int:
         """Store (or replace) the feedback on a message. ``session_id``, when given, must own the message."""
+        with self._counted():
+            return self._record_feedback(message_id, helpful, comment, session_id)
+
+    def _record_feedback(self, message_id: int, helpful: bool, comment: str | None, session_id: str | None) -> int:
         masked = mask_pii(comment.strip())[:COMMENT_MAX] if comment and comment.strip() else None
         self._check_file()
         now = _now()

@@ -142,17 +142,6 @@ def run_bot(bot: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def triage_only(triage: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Only the safety decision (for training and threshold curves); numbers are left empty."""
-    out = []
-    for r in rows:
-        t0 = time.perf_counter()
-        d = triage.assess(r["text"])
-        out.append({"emergency": d is not None, "level": d.level.value if d else None, "numbers": [],
-                    "ms": (time.perf_counter() - t0) * 1000})  # fmt: skip
-    return out
-
-
 TARGET_RECALL = 0.98  # out of fold over train + dev, rules and model together; the issue's target for the test split
 VETOES = (0.0, 0.005, 0.01, 0.02, 0.05)  # 0.0: a rule match always stands
 

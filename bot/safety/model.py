@@ -8,9 +8,9 @@ comparison with multilingual-e5 in ``evals/README.md``). A linear model is also 
 once the query vector exists) and its artifact is small and diffable in size.
 
 The artifact (``triage_model.npz``) is produced by ``python -m evals triage-train`` from
-``evals/datasets/triage/train.jsonl`` (the decision threshold is chosen on ``dev.jsonl``; ``test.jsonl`` is never
-read by training or tuning). It records the sha256 of the data it was trained on, and a test fails when the data
-changed without retraining.
+``evals/datasets/triage/train.jsonl`` and ``dev.jsonl``; the decision threshold and the rule veto come from
+out-of-fold scores over the same rows, and ``test.jsonl`` is never read by training or tuning. It records the sha256
+of the data it was trained on, and a test fails when the data changed without retraining.
 """
 
 from __future__ import annotations

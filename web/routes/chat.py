@@ -51,9 +51,7 @@ def answer_turn(bot: Bot, store: LogStore, req: ChatRequest) -> ChatResponse:
     message_id: int | None
     try:
         message_id = store.record_message(session_id, req.message, result)
-        store.note_success()
     except SQLAlchemyError as e:
-        store.note_failure(e)
         log.error("log store unwritable, answer (kind=%s) not recorded: %s", result.kind.value, e)
         message_id = None
     return ChatResponse.of(result, session_id, message_id, ruby(result.body) if req.furigana else None)
