@@ -156,8 +156,30 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> float:
 # --- per item and per group -----------------------------------------------------------------------------------------
 
 
-def item_passes(kind_ok: bool, doc_ok: bool, facts: Sequence[bool], form_ok: bool | None) -> tuple[bool, list[str]]:
-    """Pass = kind right AND an expected doc shown AND every fact group found AND the form right when one is expected.
+def first_sentence_of(text: str) -> str:
+    """The first sentence a parent reads (a list that the sentence introduces counts with it: 「次の金額です。- 3歳未満…」)."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    head = next((s for s in _SENTENCE_END.split(lines[0]) if s.strip()), lines[0]).strip()
+    items = []
+    for ln in lines[1:]:
+        if not ln.startswith(("-", "・", "*")):
+            break
+        items.append(ln)
+    return "\n".join([head, *items]) if head.endswith(("です。", "ます。", ":", ":")) and items else head
+
+
+def item_passes(
+    kind_ok: bool,
+    doc_ok: bool,
+    facts: Sequence[bool],
+    form_ok: bool | None,
+    lang_ok: bool | None = None,
+    verdict_ok: bool | None = None,
+) -> tuple[bool, list[str]]:
+    """Pass = kind right AND an expected doc shown AND every fact group found AND the form right when one is expected
+    AND (when the item says) the reply in the parent's language and the eligibility verdict right.
     Returns (passed, reasons it failed)."""
     reasons = []
     if not kind_ok:
@@ -168,6 +190,10 @@ def item_passes(kind_ok: bool, doc_ok: bool, facts: Sequence[bool], form_ok: boo
         reasons.append("facts")
     if form_ok is False:
         reasons.append("form")
+    if lang_ok is False:
+        reasons.append("language")
+    if verdict_ok is False:
+        reasons.append("verdict")
     return not reasons, reasons
 
 
@@ -184,6 +210,9 @@ DIRECTION: dict[str, int] = {
     "handoff_accuracy": 1,
     "emergency_recall": 1,
     "groundedness_rate": 1,
+    "answer_first_rate": 1,
+    "language_rate": 1,
+    "verdict_accuracy": 1,
     "latency_p50_ms": -1,
     "latency_p95_ms": -1,
     "chars_per_sentence": 0,
@@ -217,6 +246,9 @@ def summarize(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "handoff_accuracy": rate(forms),
         "emergency_recall": recall_of(pairs, "emergency"),
         "groundedness_rate": rate(not r["violations"] for r in records),
+        "answer_first_rate": rate(r["first_ok"] for r in records if r.get("first_ok") is not None),
+        "language_rate": rate(r["lang_ok"] for r in records if r.get("lang_ok") is not None),
+        "verdict_accuracy": rate(r["verdict_ok"] for r in records if r.get("verdict_ok") is not None),
         "n_violations": sum(len(r["violations"]) for r in records),
         "chars_per_sentence": chars_per_sentence(r["prose"] for r in records if r["prose"]),
         "jreadability": mean(r.get("jreadability") for r in records),
@@ -229,7 +261,8 @@ def group_by(records: Sequence[Mapping[str, Any]], key: str) -> dict[str, list[M
     """Group records by a field; a list-valued field puts the record in each of its groups."""
     out: dict[str, list[Mapping[str, Any]]] = {}
     for r in records:
-        values = r[key] if isinstance(r[key], list) else [r[key]]
+        value = r.get(key, "ja" if key == "lang" else "(none)")  # records of older reports have no language
+        values = value if isinstance(value, list) else [value]
         for v in values or ["(none)"]:
             out.setdefault(str(v), []).append(r)
     return dict(sorted(out.items()))
@@ -260,7 +293,7 @@ def compare(current: Mapping[str, Any], baseline: Mapping[str, Any]) -> dict[str
     n_cur, n_base = current["summary"].get("n"), baseline["summary"].get("n")
     timed = n_cur is None or n_base is None or min(n_cur, n_base) >= MIN_TIMED_ITEMS
     result: dict[str, Any] = {"summary": diff(current["summary"], baseline["summary"], timing=timed)}
-    for section in ("by_kind", "by_category", "by_style"):
+    for section in ("by_kind", "by_category", "by_style", "by_lang"):
         cur, base = current.get(section) or {}, baseline.get(section) or {}
         # per-group latencies over a handful of items are too noisy to call a regression: shown, never marked
         result[section] = {g: diff(cur[g], base[g], timing=False) for g in cur if g in base}
@@ -278,7 +311,7 @@ def compare(current: Mapping[str, Any], baseline: Mapping[str, Any]) -> dict[str
 
 def _walk_regressions(result: Mapping[str, Any]) -> list[tuple[str, str, str]]:
     out = [("summary", "", n) for n, d in result["summary"].items() if d["regression"]]
-    for section in ("by_kind", "by_category", "by_style"):
+    for section in ("by_kind", "by_category", "by_style", "by_lang"):
         for group, metrics in result.get(section, {}).items():
             out += [(section, group, n) for n, d in metrics.items() if d["regression"]]
     return out

@@ -13,7 +13,7 @@ from typing import Any
 from evals import metrics
 
 SUMMARY_ROWS = (
-    ("pass_rate", "pass rate (kind ∧ doc ∧ facts ∧ form)"),
+    ("pass_rate", "pass rate (kind ∧ doc ∧ facts ∧ form ∧ language ∧ verdict)"),
     ("kind_accuracy", "kind accuracy"),
     ("doc_accuracy", "expected document shown"),
     ("hit@1", "retrieval hit@1"),
@@ -24,6 +24,9 @@ SUMMARY_ROWS = (
     ("handoff_accuracy", "hand-off accuracy"),
     ("emergency_recall", "emergency recall"),
     ("groundedness_rate", "grounded answers"),
+    ("answer_first_rate", "asked detail in the first sentence"),
+    ("language_rate", "reply in the parent's language"),
+    ("verdict_accuracy", "eligibility verdict right"),
     ("chars_per_sentence", "characters per sentence"),
     ("jreadability", "jReadability (higher = easier)"),
     ("latency_p50_ms", "latency p50 (ms)"),
@@ -33,7 +36,7 @@ SUMMARY_ROWS = (
     ("judge_relevancy", "LLM judge: answer relevancy (--judge)"),
 )
 GROUP_COLS = ("n", "pass_rate", "kind_accuracy", "hit@1", "hit@3", "mrr", "fact_recall", "handoff_accuracy",
-              "groundedness_rate")  # fmt: skip
+              "groundedness_rate", "answer_first_rate", "language_rate")  # fmt: skip
 
 CSS = """
 body{font-family:system-ui,"Hiragino Sans","Noto Sans JP",sans-serif;margin:2rem auto;max-width:1200px;color:#222;
@@ -310,6 +313,8 @@ def render_html(report: Mapping[str, Any]) -> str:
         _group_table(report.get("by_category", {}), "category", (cmp or {}).get("by_category")),
         "<h2>By style</h2>",
         _group_table(report.get("by_style", {}), "style", (cmp or {}).get("by_style")),
+        "<h2>By language</h2>",
+        _group_table(report.get("by_lang", {}), "language", (cmp or {}).get("by_lang")),
         "<h2>By document</h2>",
         _group_table(report.get("by_doc", {}), "document", None),
         "<h2>Groundedness violations</h2>",
@@ -347,6 +352,14 @@ def format_summary(report: Mapping[str, Any]) -> str:
     for kind, m in report.get("by_kind", {}).items():
         lines.append(f"{kind:<14}{m['n']:>5}{fmt(m['pass_rate']):>8}{fmt(m['kind_accuracy']):>9}"
                      f"{fmt(m['hit@1']):>8}{fmt(m['fact_recall']):>8}")  # fmt: skip
+    for title, key in (("style", "by_style"), ("language", "by_lang")):
+        groups = report.get(key, {})
+        if len(groups) > 1:
+            lines.append("")
+            lines.append(f"{title:<20}{'n':>5}{'pass':>8}{'first':>8}{'lang':>8}")
+            for name, m in groups.items():
+                lines.append(f"{name:<20}{m['n']:>5}{fmt(m['pass_rate']):>8}{fmt(m.get('answer_first_rate')):>8}"
+                             f"{fmt(m.get('language_rate')):>8}")  # fmt: skip
     return "\n".join(lines)
 
 

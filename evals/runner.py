@@ -82,10 +82,31 @@ def prose_of(result: AnswerResult) -> str:
     return "\n".join(result.body) if result.body else result.text
 
 
+VERDICT_WORDS = {"eligible": "対象です", "not_eligible": "対象ではありません", "depends": "条件によります"}
+
+
+def _history(bot: Any, questions: Sequence[str]) -> list[Any]:
+    """Replay the parent's earlier messages, as the web chat does: each turn remembers the document it was about."""
+    from bot.answer import Turn
+
+    turns: list[Any] = []
+    for q in questions:
+        earlier = bot.ask(q, history=list(turns))
+        turns.append(Turn(q, earlier.topic))
+    return turns
+
+
+def expected_lang(item: EvalItem) -> str | None:
+    """The language a reply should lead in (None when the item does not say); やさしい日本語 is Japanese."""
+    lang = item.extra.get("lang")
+    return None if not lang else "ja" if lang.startswith("ja") else str(lang)
+
+
 def evaluate_item(
     bot: Any, item: EvalItem, readability: Callable[[str], float] | None = None, judge: Any = None
 ) -> dict[str, Any]:
-    result: AnswerResult = bot.ask(item.question)
+    history = _history(bot, item.extra.get("history") or [])
+    result: AnswerResult = bot.ask(item.question, history=history) if history else bot.ask(item.question)
     judged = judge.score(result) if judge is not None and result.kind.value == "answer" else None
     kind = result.kind.value
     cited = [c.doc_id for c in result.citations]
@@ -106,8 +127,15 @@ def evaluate_item(
     violations += [str(v) for v in check_citations(result.text, len(result.source_texts))]
     kind_ok = kind == item.expect_kind
     doc_ok = not item.expect_docs or any(d in shown for d in item.expect_docs)
-    passed, reasons = metrics.item_passes(kind_ok, doc_ok, hits, form_ok)
+    want_lang = expected_lang(item)
+    lang_ok = None if want_lang is None else result.lang == want_lang
     prose = prose_of(result)
+    first = metrics.first_sentence_of(prose)
+    expect_first = item.extra.get("expect_first") or []
+    first_ok = metrics.fact_hits(first, [expect_first])[0] if expect_first and item.expect_kind == "answer" else None
+    verdict = item.extra.get("expect_verdict")
+    verdict_ok = None if not verdict or verdict not in VERDICT_WORDS else VERDICT_WORDS[verdict] in result.text
+    passed, reasons = metrics.item_passes(kind_ok, doc_ok, hits, form_ok, lang_ok, verdict_ok)
     score = None
     if readability and metrics.sentences(prose):
         try:
@@ -115,12 +143,21 @@ def evaluate_item(
         except ZeroDivisionError:  # jreadability divides by the sentence count it finds itself
             score = None
     kb = bot.generation.kb
-    first = item.expect_docs[0] if item.expect_docs else None
-    category = kb.procedures[first].category if first in kb.procedures else "(none)"
+    first_doc = item.expect_docs[0] if item.expect_docs else None
+    category = kb.procedures[first_doc].category if first_doc in kb.procedures else "(none)"
     return {
         "id": item.id,
         "question": item.question,
+        "history": item.extra.get("history") or [],
         "style": item.style,
+        "lang": item.extra.get("lang", "ja"),
+        "reply_lang": result.lang,
+        "lang_ok": lang_ok,
+        "first_sentence": first,
+        "expect_first": expect_first,
+        "first_ok": first_ok,
+        "expect_verdict": verdict,
+        "verdict_ok": verdict_ok,
         "note": item.note,
         "category": category,
         "expect_kind": item.expect_kind,
@@ -167,6 +204,7 @@ def build_report(records: Sequence[dict[str, Any]], meta: dict[str, Any]) -> dic
         "by_kind": {k: metrics.summarize(v) for k, v in metrics.group_by(records, "expect_kind").items()},
         "by_category": {k: metrics.summarize(v) for k, v in metrics.group_by(records, "category").items()},
         "by_style": {k: metrics.summarize(v) for k, v in metrics.group_by(records, "style").items()},
+        "by_lang": {k: metrics.summarize(v) for k, v in metrics.group_by(records, "lang").items()},
         "by_doc": {k: metrics.summarize(v) for k, v in metrics.group_by(records, "expect_docs").items()},
         "confusion": {
             "labels": list(metrics.KINDS),
@@ -185,7 +223,7 @@ def build_report(records: Sequence[dict[str, Any]], meta: dict[str, Any]) -> dic
 
 def baseline_of(report: dict[str, Any]) -> dict[str, Any]:
     """The small, commit-ready summary: no per-item texts, no per-document table."""
-    keep = ("meta", "summary", "by_kind", "by_category", "by_style", "confusion", "item_ids", "passed_ids")
+    keep = ("meta", "summary", "by_kind", "by_category", "by_style", "by_lang", "confusion", "item_ids", "passed_ids")
     out = {k: report[k] for k in keep if k in report}
     out["meta"] = {k: v for k, v in report.get("meta", {}).items() if k != "compared_with"}
     return out
