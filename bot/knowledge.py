@@ -41,7 +41,11 @@ if TYPE_CHECKING:
     from bot.ward import WardProfile
 
 REQUIRED = ("id", "title", "category", "aliases", "source_urls", "checked")
-KNOWN_KEYS = set(REQUIRED) | {"as_of", "valid_from", "valid_until", "office", "forms", "questions"}
+KNOWN_KEYS = set(REQUIRED) | {"as_of", "valid_from", "valid_until", "office", "forms", "questions", "i18n"}
+# Languages a document may carry a summary in (`i18n:` in the front matter). Romanised Nepali reads the Nepali one.
+TRANSLATION_LANGS = ("en", "zh-Hans", "zh-Hant", "ko", "vi", "ne", "tl", "pt")
+MAX_SUMMARY_CHARS = 400
+_DIGITS = re.compile(r"\d+")
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,19 @@ class Form:
 
 
 @dataclass(frozen=True)
+class Translation:
+    """A document's name, search names and short summary in one other language (``i18n:`` in the front matter).
+
+    Every number of the summary occurs in the Japanese text (the validator checks it), so a translated lead never
+    states an amount, date or phone that the cited document does not."""
+
+    lang: str
+    title: str
+    aliases: tuple[str, ...]
+    summary: str
+
+
+@dataclass(frozen=True)
 class Procedure:
     id: str
     title: str
@@ -109,6 +126,10 @@ class Procedure:
     forms: tuple[str, ...] = ()
     questions: tuple[str, ...] = ()
     content_hash: str = ""
+    translations: dict[str, Translation] = field(default_factory=dict, compare=False, hash=False)
+
+    def translation(self, lang: str) -> Translation | None:
+        return self.translations.get("ne" if lang == "ne-Latn" else lang)
 
     def section(self, key: str) -> Section | None:
         return next((s for s in self.sections if s.key == key or s.heading == key), None)
@@ -331,6 +352,8 @@ def parse_procedure(path: Path, rel: str, problems: list[Problem]) -> Procedure 
         err("valid_until", "valid_until is before valid_from")
 
     sections = parse_sections(body, body_line, rel, problems)
+    japanese = "\n".join([str(meta.get("title") or ""), body])
+    translations = _parse_translations(meta.get("i18n"), japanese, lambda msg: err("i18n", msg))
     if any(p.level == "error" for p in problems[start:]):
         return None
     assert dates["checked"] is not None
@@ -350,7 +373,43 @@ def parse_procedure(path: Path, rel: str, problems: list[Problem]) -> Procedure 
         sections=sections,
         path=rel,
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        translations=translations,
     )
+
+
+def _parse_translations(value: Any, japanese: str, err: Any) -> dict[str, Translation]:
+    """``i18n: {en: {title, aliases, summary}, ...}``; a number in a summary that the Japanese text lacks is an error."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        err("'i18n' must be a mapping of language codes (en, zh-Hans, ...) to {title, aliases, summary}")
+        return {}
+    from bot.grounding import normalize_numbers
+
+    known_numbers = set(_DIGITS.findall(normalize_numbers(japanese)))
+    out: dict[str, Translation] = {}
+    for lang, entry in value.items():
+        if lang not in TRANSLATION_LANGS:
+            err(f"i18n: unknown language '{lang}' (use one of: {', '.join(TRANSLATION_LANGS)})")
+            continue
+        if not isinstance(entry, dict) or not entry.get("title") or not entry.get("summary"):
+            err(f"i18n.{lang}: needs 'title' and 'summary'")
+            continue
+        summary = " ".join(str(entry["summary"]).split())
+        if len(summary) > MAX_SUMMARY_CHARS:
+            err(f"i18n.{lang}: summary is {len(summary)} characters, over {MAX_SUMMARY_CHARS}")
+            continue
+        unknown = sorted(set(_DIGITS.findall(normalize_numbers(summary))) - known_numbers)
+        if unknown:
+            err(f"i18n.{lang}: the summary states {', '.join(unknown)}, which the Japanese text does not contain")
+            continue
+        try:
+            aliases = _str_list(entry.get("aliases"))
+        except ValueError as e:
+            err(f"i18n.{lang}.aliases {e}")
+            continue
+        out[lang] = Translation(lang, str(entry["title"]).strip(), aliases, summary)
+    return out
 
 
 def _load_yaml_list(path: Path, rel: str, key: str, problems: list[Problem]) -> list[tuple[dict[str, Any], int]]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.knowledge import load_knowledge
 
-TODAY = date(2026, 12, 1)
+TODAY = date(2026, 12, 2)
 
 
 def _messages(kb) -> list[str]:  # type: ignore[no-untyped-def]
