@@ -16,14 +16,17 @@ from functools import lru_cache
 from typing import Any
 
 from bot import messages
+from bot.aspect_model import AspectReader, names_pattern
+from bot.compose import MAX_LEAD_CHARS, SOURCE_TRUST, UNKNOWN, Composer, Scored, Unit, aspect_fit, join_units, units_of
 from bot.index import Generation
 from bot.jatext import content_words
 from bot.knowledge import Office, Procedure
 from bot.publishers import LABELS as PUBLISHER_LABELS
 from bot.publishers import publisher_type
+from bot.question import ASPECT_LABELS, ASPECT_WORDS, Question, analyse, cue_aspects
 from bot.retrieve import Candidate, Retriever
 from bot.safety import OutOfScope, SafetyDecision, Triage, detect_out_of_scope, mentions_childcare
-from bot.textnorm import nfkc, normalize, to_hiragana
+from bot.textnorm import nfkc, normalize, normalize_query
 from bot.ward import EmergencyLine, WardProfile
 
 
@@ -118,6 +121,7 @@ class AnswerResult:
     llm_reason: str = ""  # why the LLM text was used or not ("" when no LLM is configured)
     lang: str = "ja"  # the language the reply leads in
     emergency_title: str = ""  # the heading over the emergency numbers, in that language
+    details: list[str] = field(default_factory=list)  # what 「くわしく」 opens (not part of the short text)
     source_texts: list[str] = field(default_factory=list, repr=False)
 
     def to_contract(self) -> dict[str, Any]:
@@ -151,57 +155,17 @@ class Turn:
     topic: str | None
 
 
-# --- what was asked -------------------------------------------------------------------------------------------------
+# --- what was asked: bot.question (aspects, family facts, parts) ----------------------------------------------------
 
-ASPECTS: dict[str, tuple[str, list[str]]] = {
-    "amount": ("金額・料金", [r"いくら", r"幾ら", r"金額", r"料金", r"費用", r"値段", r"何円", r"なんえん", r"お金", r"おかね",
-                            r"無料", r"むりょう", r"ただ(に|で)", r"負担", r"補助(額|は)", r"上限", r"月額", r"助成額", r"円"]),
-    "documents": ("必要なもの", [r"必要な(もの|物|書類)", r"ひつようなもの", r"持ち物", r"もちもの", r"持って(いく|行く|く)",
-                              r"もって(いく|く|け|こ)", r"持って(け|こ)", r"準備", r"じゅんび", r"書類", r"しょるい", r"何(が|を)(いる|要る|必要)", r"用意"]),
-    "deadline": ("期限・受付期間", [r"いつまで", r"期限", r"きげん", r"締め?切", r"しめきり", r"何日以内", r"受付期間",
-                                r"いつから", r"いつ(申|もう)", r"期間", r"日程", r"スケジュール"]),
-    "apply": ("申請方法", [r"申請", r"しんせい", r"申し?込", r"もうしこ", r"手続", r"てつづき", r"どうやって", r"やり方",
-                          r"方法", r"予約", r"よやく", r"登録", r"とうろく", r"届け?出", r"出し方", r"オンライン", r"ネット",
-                          r"スマホ", r"電子申請", r"どこで"]),
-    "eligibility": ("対象", [r"対象", r"たいしょう", r"使える", r"つかえる", r"利用でき", r"誰が", r"だれが", r"何歳",
-                             r"なんさい", r"条件", r"受けられ", r"うけられ", r"入れる", r"もらえる\?", r"該当", r"資格"]),
-    "contact": ("問い合わせ", [r"電話", r"でんわ", r"問い?合わせ", r"といあわせ", r"連絡先", r"窓口", r"まどぐち",
-                              r"どこに(聞|き)", r"相談先", r"場所", r"どこ(に|へ)(行|い)"]),
-}  # fmt: skip
-_ASPECT_RX = {k: re.compile("|".join(to_hiragana(p) for p in v[1])) for k, v in ASPECTS.items()}
-_ASPECT_WORDS = {
-    "幾ら", "金額", "料金", "費用", "値段", "円", "お金", "金", "無料", "負担", "上限", "持つ", "持ち物", "必要", "書類",
-    "期限", "締め切り", "いつ", "期間", "申請", "申し込み", "申し込む", "手続き", "方法", "やり方", "予約", "登録",
-    "届け出", "電話", "問い合わせ", "窓口", "対象", "使う", "利用", "貰う", "何", "どう", "どこ", "行く", "要る",
-    "いる", "聞く", "知る", "ある", "為る", "出す", "それ", "其れ", "これ", "此れ", "あれ", "其の", "何歳", "条件",
-    "場所", "連絡", "先", "いくら", "時", "よい", "良い", "欲しい", "下さる", "くれる", "もらう",
-}  # fmt: skip
-_ANAPHORA = re.compile(r"(それ|その|そっち|そこ|これ|この制度|あれ|さっきの|上の)")
 _SENTENCE = re.compile(r"(?<=[。!?])|\n")
-_UNKNOWN = re.compile(
-    r"(確認できていません|確認できませんでした|わかっていません|分かっていません|未確認|載っていません|わかりません|分かりません|確認できない)"
-)
-
-
-_SOURCE_TRUST = re.compile(r"(区議|民間|ブログ|公式ページ|記事|資料によって|古い情報)")
-_REFERRAL = re.compile(r"(聞いて|問い合わせ|確かめて|確認して|相談して)")
-
-
-def _all_unknown(text: str) -> bool:
-    """Every sentence of the section says "not known here" or refers the parent elsewhere."""
-    sentences = [x for x in _SENTENCE.split(text) if x.strip()]
-    return bool(sentences) and all(_UNKNOWN.search(x) or _REFERRAL.search(x) for x in sentences)
+_UNKNOWN = UNKNOWN
+_SOURCE_TRUST = SOURCE_TRUST
+SPECIFIC_ASPECTS = ("amount", "payment_date", "deadline", "hours", "documents", "limits", "where")
 
 
 def detect_aspects(question: str) -> list[str]:
-    folded = to_hiragana(nfkc(question))
-    return [k for k, rx in _ASPECT_RX.items() if rx.search(folded)]
-
-
-def is_topicless(question: str) -> bool:
-    """True when the question names no topic of its own (「いくら?」「何を持っていけばいい?」「それっていつまで?」)."""
-    words = [w for w in content_words(question) if w not in _ASPECT_WORDS]
-    return not words or (bool(_ANAPHORA.search(question)) and len(words) <= 1)
+    """The cue-word aspects of a question (staff tools; the answer path also runs the learned model)."""
+    return cue_aspects(question)
 
 
 # --- composing ----------------------------------------------------------------------------------------------------
@@ -247,6 +211,8 @@ class Thresholds:
     clarify_ratio: float = 0.75
     clarify_ratio_one_word: float = 0.45
     clarify_max_words: int = 2
+    # A question this close in meaning (cosine) to a document stays in scope although it names another topic's word.
+    in_scope_dense: float = 0.55
 
 
 _PINNED: ContextVar[Generation | None] = ContextVar("pinned_generation", default=None)
@@ -257,6 +223,9 @@ class Answerer:
         self.retriever = retriever
         self.t = thresholds or Thresholds()
         self.triage = triage if triage is not None else Triage(retriever.embedder)
+        # the aspect model was trained with the triage model's embedder (USE): share it, and its query cache
+        self.aspects = AspectReader(self.triage.embedder)
+        self.composer = Composer(retriever.embedder)
 
     @property
     def gen(self) -> Generation:
@@ -264,60 +233,133 @@ class Answerer:
         cannot mix the old retrieval with the new documents."""
         return _PINNED.get() or self.retriever.generation
 
+    def understand(self, text: str, lang: str | None = None) -> Question:
+        """Analyse a message once: language, aspects (model + cue words), family facts and parts."""
+        lang = lang or self.triage.language(text)
+        aspects, sure = self.aspects.read(text, cue_aspects(text), _service_names(self.gen.kb))
+        return analyse(text, lang, aspects, sure)
+
     def answer(self, question: str, history: list[Turn] | None = None,
-               safety: SafetyDecision | None | bool = True) -> AnswerResult:  # fmt: skip
-        """``safety``: True runs the triage here; a decision (or None) passes one the caller already made."""
+               safety: SafetyDecision | None | bool = True, lang: str | None = None) -> AnswerResult:  # fmt: skip
+        """``safety``: True runs the triage here; a decision (or None) passes one the caller already made.
+        ``lang``: the language the parent chose; otherwise the message's own."""
         started = time.perf_counter()
         q = question.strip()
         token = _PINNED.set(self.retriever.generation)
         try:
             decision = self.triage.assess(q) if safety is True else (safety or None)
-            result = self.emergency(q, decision) if decision else self._decide(q, history or [])
+            result = self.emergency(q, decision) if decision else self._respond(self.understand(q, lang), history or [])
         finally:
             _PINNED.reset(token)
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
 
     # ---- decision ----
-    def _decide(self, q: str, history: list[Turn]) -> AnswerResult:
+    def _respond(self, q: Question, history: list[Turn]) -> AnswerResult:
+        """One part: decide it. Two or three parts: decide each (a part that names no topic keeps the one before)
+        and answer them together, each with its own source."""
+        if len(q.parts) < 2:
+            return self._decide(q, history)
+        results: list[AnswerResult] = []
+        turns = list(history)
+        for part in q.parts:
+            r = self._decide(self.understand(part, q.lang), turns)
+            turns.append(Turn(part, r.topic))
+            results.append(r)
+        replied = (AnswerKind.ANSWER, AnswerKind.NO_ANSWER)
+        distinct = {(r.topic, tuple(r.sections), r.kind) for r in results if r.kind in replied}
+        if len(distinct) < 2 or not any(r.kind is AnswerKind.ANSWER for r in results):
+            whole = self._decide(q, history)
+            if whole.kind in replied or not any(r.kind in replied for r in results):
+                return whole
+            return next(r for r in results if r.kind in replied)
+        return self._merge(q, [r for r in results if r.kind in replied])
+
+    def _merge(self, q: Question, parts: list[AnswerResult]) -> AnswerResult:
+        kb = self.gen.kb
+        body: list[str] = []
+        cites: list[Citation] = []
+        docs: list[Procedure] = []
+        for r in parts:
+            lines = r.body if r.kind in (AnswerKind.ANSWER, AnswerKind.NO_ANSWER) else r.body[:1]
+            body += [x for x in lines if x not in body]
+            for c in r.citations:
+                if c.doc_id not in {x.doc_id for x in cites}:
+                    cites.append(c)
+                    docs.append(kb.procedures[c.doc_id])
+        first = next(r for r in parts if r.kind is AnswerKind.ANSWER)
+        if len({r.topic for r in parts}) == 1:  # one document, two details: one source line is enough
+            body = [x for r in parts for x in r.body if not x.startswith("くわしくは、")] + [
+                x for r in parts for x in r.body[-1:] if x.startswith("くわしくは、")
+            ][:1]
+        merged = AnswerResult(
+            question=q.text, kind=AnswerKind.ANSWER, text="", body=body, citations=cites, handoff=first.handoff,
+            office=first.office, topic=first.topic, aspects=list(q.aspects),
+            sections=[s for r in parts for s in r.sections], reason=f"{len(parts)} questions in one message",
+            candidates=first.candidates, suggestions=first.suggestions, lang=first.lang,
+            details=[d for r in parts for d in r.details],
+        )  # fmt: skip
+        return self._finish(merged, docs)
+
+    def _decide(self, q: Question, history: list[Turn]) -> AnswerResult:
         gen = self.gen
-        ward = gen.kb.ward
-        oos = detect_out_of_scope(q, ward.name, ward.other_municipalities) if ward else detect_out_of_scope(q)
-        if oos:
+        kb = gen.kb
+        ward = kb.ward
+        oos = detect_out_of_scope(q.text, ward.name, ward.other_municipalities) if ward else detect_out_of_scope(q.text)
+        if oos and oos is not OutOfScope.OTHER_TOPIC:
             return self._out_of_scope(q, oos)
-        aspects = detect_aspects(q)
-        prev_topic = next((t.topic for t in reversed(history) if t.topic and t.topic in gen.kb.procedures), None)
-        topicless = is_topicless(q)
-        if topicless and prev_topic:
-            return self._compose(q, gen.kb.procedures[prev_topic], aspects, None, "follow-up on the previous topic")
-        retrieval = self.retriever.search(q, generation=gen)
+        aspects = list(q.aspects)
+        prev_topic = next((t.topic for t in reversed(history) if t.topic and t.topic in kb.procedures), None)
+        if q.topicless and prev_topic:
+            return self._compose(q, kb.procedures[prev_topic], None, "follow-up on the previous topic")
+        retrieval = self.retriever.search(q.text, generation=gen)
         cands = retrieval.candidates
         debug = [c.to_json() for c in cands[:5]]
-        if topicless or not cands:
-            if not mentions_childcare(q) and not aspects and not cands:
+        if prev_topic and self._continues(q, prev_topic, cands):
+            return self._compose(q, kb.procedures[prev_topic], debug, "follow-up: the question keeps the topic")
+        if oos is OutOfScope.OTHER_TOPIC and not (cands and cands[0].dense_raw >= self.t.in_scope_dense):
+            # a word of another topic (住民票, 住民税, 塾) decides only when no document means nearly the same
+            return self._out_of_scope(q, oos, debug)
+        if q.topicless or not cands:
+            if not mentions_childcare(q.text) and not aspects and not cands:
                 return self._out_of_scope(q, OutOfScope.OTHER_TOPIC)
-            return self._clarify(q, cands, aspects, debug, "the question names no topic")
-        cands = self._prefer_covering(q, cands)
+            return self._clarify(q, cands, debug, "the question names no topic")
+        cands = self._prefer_covering(q.text, cands)
         top = cands[0]
-        confident = top.coverage >= self.t.min_coverage or top.dense_raw >= self.t.min_dense
-        if not confident:
-            if prev_topic and (aspects or _ANAPHORA.search(q)):
-                return self._compose(q, gen.kb.procedures[prev_topic], aspects, debug, "follow-up (weak retrieval)")
-            if not mentions_childcare(q):
+        if not self._confident(top):
+            if not mentions_childcare(q.text) and not q.family.stated:
                 return self._out_of_scope(q, OutOfScope.OTHER_TOPIC, debug)
             return self._no_answer(q, top, debug, "no document covers the question")
         if len(cands) > 1:
             second = cands[1]
-            n_words = len([w for w in content_words(q) if w not in _ASPECT_WORDS])
-            named_top = self._names(q, top.doc_id)
+            n_words = len(q.topic_words)
+            named_top = self._names(q.text, top.doc_id)
             ratio = second.score / top.score if top.score else 1.0
             generic = not named_top and second.coverage >= 0.8 * top.coverage
             if generic and (
                 (n_words <= 1 and ratio >= self.t.clarify_ratio_one_word)
                 or (n_words <= self.t.clarify_max_words and ratio >= self.t.clarify_ratio)
             ):
-                return self._clarify(q, cands, aspects, debug, "two documents match about equally")
-        return self._compose(q, gen.kb.procedures[top.doc_id], aspects, debug, "", top)
+                return self._clarify(q, cands, debug, "two documents match about equally")
+        return self._compose(q, kb.procedures[top.doc_id], debug, "", top)
+
+    def _confident(self, c: Candidate) -> bool:
+        return c.coverage >= self.t.min_coverage or c.dense_raw >= self.t.min_dense
+
+    def _continues(self, q: Question, prev: str, cands: list[Candidate]) -> bool:
+        """A short or continuing message (「じゃあ日曜日は?」「双子だと?」) stays on the previous document unless it
+        names another service or another document covers its words clearly better."""
+        if not (q.continues or q.anaphoric or len(q.topic_words) <= 2):
+            return False
+        top = cands[0] if cands else None
+        if top is None or top.doc_id == prev:
+            return True
+        if q.continues:  # 「3人目だと?」「じゃあ日曜日は?」: only another service's own title changes the topic
+            return not _name_in(self.gen.kb.procedures[top.doc_id].title, q.normalized)
+        if self._names(q.text, top.doc_id):
+            return False
+        mine = next((c for c in cands if c.doc_id == prev), None)
+        return mine is not None and mine.coverage >= 0.8 * top.coverage
 
     def _named(self, q: str, doc_id: str) -> list[str]:
         """The document's names (title, aliases) that the question contains."""
@@ -376,71 +418,69 @@ class Answerer:
         return r
 
     def _compose(
-        self,
-        q: str,
-        p: Procedure,
-        aspects: list[str],
-        debug: list[dict[str, Any]] | None,
-        reason: str,
-        cand: Candidate | None = None,
+        self, q: Question, p: Procedure, debug: list[dict[str, Any]] | None, reason: str, cand: Candidate | None = None
     ) -> AnswerResult:
-        """Quote the sections that were asked about (by aspect, then by retrieval score), never more than needed."""
-        wanted = [a for a in aspects if a != "contact"]
-        chosen: list[str] = []
-        missing: list[str] = []
-        for a in wanted:
-            sec = p.section(a)
-            if sec is None:
-                continue  # no such section: the retrieval's best sections below may still hold the answer
-            chosen.append(sec.heading)
-            if _all_unknown(sec.text) or (
-                _UNKNOWN.search(sec.first_sentence) and not self._asks_known_detail(q, p, sec.text)
-            ):
-                missing.append(a)
-        asked = list(chosen)
-        gap = self._stated_gap(q, p)
-        best = [h for h in self._best_sections(cand, 2) if h not in ("注意", "問い合わせ")] if cand else []
-        overview = p.section("overview")
-        best_sec = p.section(best[0]) if best else None
-        if (
-            not gap
-            and not chosen
-            and overview is not None
-            and _UNKNOWN.search(overview.first_sentence)
-            and (best_sec is None or best_sec is overview or _UNKNOWN.search(best_sec.first_sentence))
-        ):
-            gap = overview.first_sentence  # a document that exists to say "this is not known here"
-        if not chosen:
-            if "contact" in aspects and (sec := p.section("contact")) is not None:
-                chosen = [sec.heading]
-            else:
-                chosen = [sec.heading for sec in p.sections if sec.key == "overview"]
-                extra = best[:1] or [sec.heading for sec in p.sections if sec.key == "apply"]
-                chosen += [h for h in extra if h not in chosen]
-        elif best and best[0] not in chosen and len(chosen) < 2:
-            chosen.append(best[0])  # the retrieval's best section often holds the detail the aspect words missed
-        body: list[str] = []
+        """Lead with the unit that answers the asked detail; add a second asked detail; nothing twice; a definition
+        only when the parent asked what something is; a "not known" sentence only about the asked detail."""
+        # the contact line is always shown, so "contact" leads only when it is what was asked first
+        aspects = tuple(q.aspects) if q.aspects[:1] == ("contact",) else tuple(a for a in q.aspects if a != "contact")
+        has_topic = bool([w for w in q.topic_words if w not in _name_words(p) and len(w) >= 2])
+        if aspects[:1] == ("what",) and has_topic:
+            aspects = (*aspects[1:], "what")  # 「点数ってどうなってる?」: the named detail, not the definition
+        qvec = self._query_vector(q.text)
+        title_words = _title_words(p)  # not the aliases: 「保育園の点数」 routes retrieval but 点数 is the asked detail
+        scored = self.composer.score(q, p, qvec, title_words, aspects)
+        answers = [x for x in scored if x.unit.key not in ("caution", "contact") or aspects[:1] == ("contact",)]
+        gap = self._stated_gap(q.text, p)
+        primary = aspects[0] if aspects else None
+        shown: list[Unit] = []
+        unknown = False
         if gap:
-            body.append(gap)
-        if overview is not None and overview.heading not in chosen and not gap:
-            body.append(overview.first_sentence)
-        for heading in chosen:
-            sec = p.section(heading)
-            if sec is not None and sec.text not in body:
-                body.append(sec.text)
-        caution = p.section("caution")
-        if caution:
-            body.append("※" + caution.first_sentence)
+            unknown = True
+        elif primary in (None, "what") and not has_topic:
+            # 「児童手当について教えて」: what it is, then the unit retrieval and meaning like best
+            overview = [x.unit for x in scored if x.unit.key == "overview"]
+            lead = min(overview, key=lambda u: u.order) if overview else (answers[0].unit if answers else None)
+            shown = [lead] if lead else []
+            rest = [x.unit for x in answers if x.unit.key != "overview" and not x.unit.unknown]
+            if rest:
+                shown.append(rest[0])
+        else:
+            known = [x for x in answers if not x.unit.unknown]
+            fitting = [x for x in known if primary in (None, "what") or x.fits is not None]
+            if primary not in (None, "what"):  # the unit that answers the first asked aspect leads, if there is one
+                fitting = [x for x in fitting if aspect_fit(x.unit, primary) > 0]
+                about = [x for x in answers if aspect_fit(x.unit, primary) > 0]
+                if about and about[0].unit.unknown and (not fitting or fitting[0].score < 0.8 * about[0].score):
+                    fitting = []  # the document's best sentence on the asked detail says it is not known here
+            if fitting:
+                shown = [_with_antecedent(fitting[0].unit, p)]
+            elif (primary in SPECIFIC_ASPECTS and (primary in q.sure or any(x.unit.unknown for x in answers[:1]))
+                  and not self._strong(known)):  # fmt: skip
+                # the document has nothing on the detail the parent surely asked: say so (its own words if any)
+                unknown = True
+                gap_unit = next((x.unit for x in answers if x.unit.unknown and aspect_fit(x.unit, primary) > 0), None)
+                shown = [gap_unit] if gap_unit else []
+            elif known:
+                shown = [known[0].unit]
+        if shown and not unknown:
+            shown = self._extend(shown, answers, aspects, p)
+        caution = self._relevant_caution(q, p, shown)
+        body = [gap] if gap else join_units(shown)
+        if unknown and not gap:
+            body = [u.text for u in shown if u.unknown][:1] or [
+                f"{p.title}について、このご質問の答えはここでは確認できていません。"
+            ]
+        if caution and not unknown:
+            body.append("※" + caution.text)
         office = self._office(p.office)
-        # The specific aspects (amount, deadline, documents) carry the question: if one of them is unknown, the reply
-        # is an honest "not known here" even when a general section (how to apply, who is eligible) is known.
-        core_missing = [a for a in missing if a in ("amount", "deadline", "documents")]
-        unknown = bool(gap) or bool(core_missing) or (bool(missing) and len(missing) == len(asked))
         kind = AnswerKind.NO_ANSWER if unknown else AnswerKind.ANSWER
         if kind is AnswerKind.NO_ANSWER and office and office.phone:
             body.append(f"くわしくは、{office.name}({office.phone})にお問い合わせください。")
+        sections = list(dict.fromkeys(u.heading for u in shown))
+        details = self._details(p, shown)
         r = AnswerResult(
-            question=q,
+            question=q.text,
             kind=kind,
             text="",
             body=body,
@@ -448,13 +488,82 @@ class Answerer:
             handoff=self._handoff(p),
             office=office,
             topic=p.id,
-            aspects=aspects,
-            sections=chosen,
+            aspects=list(q.aspects),
+            sections=sections,
             reason=reason or ("the document says this is not known" if unknown else "answered"),
             candidates=debug or [],
-            suggestions=self._suggestions(p, chosen),
+            suggestions=self._suggestions(p, sections),
+            details=details,
         )
         return self._finish(r, [p])
+
+    def _query_vector(self, text: str) -> Any:
+        try:
+            return self.retriever.embedder.embed_query(normalize_query(text))
+        except Exception:  # noqa: BLE001 - without the vector, words and aspects still choose the sentences
+            return None
+
+    @staticmethod
+    def _strong(known: list[Scored]) -> bool:
+        """Does a unit match the question's own words well (half of its topic words) or its meaning clearly?"""
+        return bool(known) and (known[0].words >= 0.5 or known[0].meaning >= 0.6)
+
+    @staticmethod
+    def _extend(shown: list[Unit], answers: list[Scored], aspects: tuple[str, ...], p: Procedure) -> list[Unit]:
+        """The lead's whole section when it is short (in the document's order, unless a later sentence matches the
+        question's own words better: then that one leads); a second asked aspect's best unit; about 200 chars."""
+        lead = shown[0]
+        by_unit = {x.unit: x for x in answers}
+        section = [u for u in units_of(p) if u.section_order == lead.section_order and not u.unknown]
+        first = section[0] if section else lead
+        keep_order = first is lead or (
+            first in by_unit and by_unit[first].words >= by_unit.get(lead, by_unit[first]).words
+            and aspect_fit(first, aspects[0]) >= aspect_fit(lead, aspects[0]) if aspects else first in by_unit
+        )  # fmt: skip
+        out = [lead]
+        total = len(lead.text)
+        for u in section:
+            if u is lead or total + len(u.text) > MAX_LEAD_CHARS:
+                continue
+            out.append(u)
+            total += len(u.text)
+        if keep_order:
+            out.sort(key=lambda u: u.order)
+        for a in aspects[1:]:
+            extra = next((x.unit for x in answers if x.fits == a and not x.unit.unknown), None)
+            if extra is not None and extra not in out and total + len(extra.text) <= 2 * MAX_LEAD_CHARS:
+                out.append(extra)
+                total += len(extra.text)
+        return out
+
+    @staticmethod
+    def _relevant_caution(q: Question, p: Procedure, shown: list[Unit]) -> Unit | None:
+        """A caveat is shown only when it is about what the reply says or what was asked (a shared topic word)."""
+        names = _name_words(p)
+        asked = {w for w in q.topic_words if w not in names}
+        said = set().union(*(content_words(u.text) for u in shown)) - names if shown else set()
+        for u in units_of(p):
+            if u.key != "caution" or u.unknown:
+                continue
+            words = set(content_words(u.text)) - names - set(ASPECT_WORDS)
+            if words & asked or (len(words & said) >= 2):
+                return u
+        return None
+
+    @staticmethod
+    def _details(p: Procedure, shown: list[Unit]) -> list[str]:
+        """What 「くわしく」 opens: the rest of the shown sections, then the main sections not shown."""
+        headings = {u.heading for u in shown}
+        seen = {u.text for u in shown}
+        out = []
+        for sec in p.sections:
+            if sec.key in ("contact",):
+                continue
+            if sec.heading in headings or sec.key in ("amount", "apply", "deadline", "documents", "eligibility"):
+                text = "\n".join(x for x in sec.text.splitlines() if x.strip() and x.strip() not in seen)
+                if text.strip():
+                    out.append(f"【{sec.heading}】{text}")
+        return out
 
     def _stated_gap(self, q: str, p: Procedure) -> str | None:
         """The document's own sentence saying that what the parent asks about is not known here, if there is one.
@@ -485,12 +594,7 @@ class Answerer:
 
     def _specific_words(self, q: str, p: Procedure) -> list[str]:
         names = _name_words(p)
-        return [w for w in content_words(q) if w not in _ASPECT_WORDS and w not in names and len(w) >= 2]
-
-    def _asks_known_detail(self, q: str, p: Procedure, text: str) -> bool:
-        """Does a specific word of the question occur in a sentence of ``text`` that states a known fact?"""
-        known = [normalize(x) for x in _SENTENCE.split(text) if x.strip() and not _UNKNOWN.search(x)]
-        return any(w in x for w in self._specific_words(q, p) for x in known)
+        return [w for w in content_words(q) if w not in ASPECT_WORDS and w not in names and len(w) >= 2]
 
     @staticmethod
     def _original_sentence(p: Procedure, normalized: str) -> str:
@@ -500,16 +604,6 @@ class Answerer:
                     return sentence.strip().lstrip("-・ ")
         return normalized
 
-    def _best_sections(self, cand: Candidate | None, n: int) -> list[str]:
-        if not cand:
-            return []
-        out: list[str] = []
-        for cid in self.retriever.best_chunks(cand, n + 2):
-            heading = self.gen.chunks[self.gen.chunk_index[cid]].heading
-            if heading not in out:
-                out.append(heading)
-        return out[:n]
-
     def _suggestions(self, p: Procedure, shown: list[str]) -> list[Choice]:
         labels = {"amount": "いくら?", "documents": "何が必要?", "deadline": "いつまで?", "apply": "申し込み方法は?",
                   "eligibility": "対象は?"}  # fmt: skip
@@ -517,14 +611,13 @@ class Answerer:
         for key, label in labels.items():
             sec = p.section(key)
             if sec and sec.heading not in shown:
-                out.append(Choice(f"{p.title}:{label}", f"{p.title}の{ASPECTS[key][0]}を教えて", p.id))
+                out.append(Choice(f"{p.title}:{label}", f"{p.title}の{ASPECT_LABELS[key]}を教えて", p.id))
         return out[:3]
 
-    def _clarify(
-        self, q: str, cands: list[Candidate], aspects: list[str], debug: list[dict[str, Any]], reason: str
-    ) -> AnswerResult:
+    def _clarify(self, q: Question, cands: list[Candidate], debug: list[dict[str, Any]], reason: str) -> AnswerResult:
         kb = self.gen.kb
-        aspect = ASPECTS[aspects[0]][0] if aspects else None
+        aspects = list(q.aspects)
+        aspect = ASPECT_LABELS[aspects[0]] if aspects else None
         choices = []
         for c in cands[:4]:
             p = kb.procedures[c.doc_id]
@@ -537,13 +630,13 @@ class Answerer:
                     p = kb.procedures[pid]
                     choices.append(Choice(p.title, f"{p.title}について教えて", p.id))
         body = ["どの制度についてのご質問ですか。近いものを選んでください。"]
-        r = AnswerResult(q, AnswerKind.CLARIFY, "", body=body, choices=choices, aspects=aspects, reason=reason,
+        r = AnswerResult(q.text, AnswerKind.CLARIFY, "", body=body, choices=choices, aspects=aspects, reason=reason,
                          candidates=debug)  # fmt: skip
         r.text = body[0] + "\n" + "\n".join(f"・{c.label}" for c in choices)
         r.source_texts = [c.label for c in choices]
         return r
 
-    def _no_answer(self, q: str, top: Candidate | None, debug: list[dict[str, Any]], reason: str) -> AnswerResult:
+    def _no_answer(self, q: Question, top: Candidate | None, debug: list[dict[str, Any]], reason: str) -> AnswerResult:
         kb = self.gen.kb
         office = None
         if top and top.coverage >= self.t.min_coverage / 2:
@@ -553,10 +646,10 @@ class Answerer:
         if office:
             tel = f"({office.phone})" if office.phone else ""
             body.append(f"{office.name}{tel}にお問い合わせください。")
-        r = AnswerResult(q, AnswerKind.NO_ANSWER, "", body=body, office=office, reason=reason, candidates=debug)
+        r = AnswerResult(q.text, AnswerKind.NO_ANSWER, "", body=body, office=office, reason=reason, candidates=debug)
         return self._finish(r, [])
 
-    def _out_of_scope(self, q: str, why: OutOfScope, debug: list[dict[str, Any]] | None = None) -> AnswerResult:
+    def _out_of_scope(self, q: Question, why: OutOfScope, debug: list[dict[str, Any]] | None = None) -> AnswerResult:
         kb = self.gen.kb
         text = messages.sections("out_of_scope")[why.value]
         cites: list[Procedure] = []
@@ -566,7 +659,7 @@ class Answerer:
             cites = [kb.procedures[ward.diagnosis_doc]]  # type: ignore[index]
         if why is OutOfScope.OTHER_TOPIC:
             office = self._office(ward.default_office if ward else None)
-        r = AnswerResult(q, AnswerKind.OUT_OF_SCOPE, "", body=text.splitlines(), office=office, reason=why.value,
+        r = AnswerResult(q.text, AnswerKind.OUT_OF_SCOPE, "", body=text.splitlines(), office=office, reason=why.value,
                          citations=[self._citation(p) for p in cites], candidates=debug or [])  # fmt: skip
         return self._finish(r, cites)
 
@@ -604,6 +697,35 @@ class Answerer:
         # Plain-text channels (CLI, LINE, the API's `answer`) also get the numbers before anything else.
         r.text = f"{r.emergency_title}: " + " / ".join(f"{n.number} {n.label}" for n in numbers) + "\n" + r.text
         return r
+
+
+_CONNECTIVE = re.compile(r"^(そのため|このため|また|なお|ただし|さらに|ほかに|それでも|その後|そこで)[、,]")
+
+
+def _with_antecedent(u: Unit, p: Procedure) -> Unit:
+    """A sentence that opens with 「そのため」「ただし」 cannot lead alone: its section's previous sentence leads."""
+    if not _CONNECTIVE.match(u.text):
+        return u
+    prev = next((x for x in units_of(p) if x.order == u.order - 1 and x.section_order == u.section_order), None)
+    return prev if prev is not None and not prev.unknown else u
+
+
+_NAMES: dict[int, Any] = {}
+
+
+def _service_names(kb: Any) -> Any:
+    """The knowledge's titles and aliases as one pattern (built once per loaded knowledge base)."""
+    key = id(kb)
+    if key not in _NAMES:
+        if len(_NAMES) > 8:
+            _NAMES.clear()
+        _NAMES[key] = names_pattern(n for p in kb.procedures.values() for n in (p.title, *p.aliases))
+    return _NAMES[key]
+
+
+@lru_cache(maxsize=4096)
+def _title_words(p: Procedure) -> frozenset[str]:
+    return frozenset(content_words(p.title))
 
 
 @lru_cache(maxsize=4096)

@@ -4,6 +4,7 @@
     python -m evals gate [--report PATH] [--thresholds evals/thresholds.toml]
     python -m evals triage [--split test] [--out DIR] [--gate]   emergency triage: recall, numbers, false alarms
     python -m evals triage-train                                   refit bot/safety/triage_model.npz (train+dev)
+    python -m evals aspects-train                                  refit bot/aspect_model.npz (cross-validated)
     python -m evals jsquad --data PATH [--limit N]
     python -m evals jsts --data PATH [--limit N]
 
@@ -157,6 +158,19 @@ def cmd_triage_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_aspects_train(args: argparse.Namespace) -> int:
+    from bot.aspect_model import ARTIFACT
+    from bot.embeddings import get_embedder
+    from bot.safety import TRIAGE_EMBEDDER
+    from evals import aspects
+
+    model, report = aspects.train(get_embedder(TRIAGE_EMBEDDER, _settings()))
+    for name, m in report.items():
+        print(f"{name:<36} " + " ".join(f"{k}={v:.3f}" for k, v in m.items()))
+    model.save(Path(args.out) if args.out else ARTIFACT)
+    return 0
+
+
 def cmd_jsquad(args: argparse.Namespace) -> int:
     from evals import benchmarks
 
@@ -209,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("triage-train", help="refit the triage model on train+dev (threshold from out-of-fold scores)")
     p.add_argument("--out", help="artifact path (default bot/safety/triage_model.npz)")
     p.set_defaults(func=cmd_triage_train)
+    p = sub.add_parser("aspects-train", help="refit the aspect model (prints cross-validated figures)")
+    p.add_argument("--out", help="artifact path (default bot/aspect_model.npz)")
+    p.set_defaults(func=cmd_aspects_train)
     p = sub.add_parser("jsquad", help="JSQuAD paragraph retrieval: hit@1, hit@5, MRR@10, queries/s per leg")
     p.add_argument("--data", required=True, help="jsquad-valid-v1.3.json (SQuAD format)")
     p.add_argument("--limit", type=int, help="evaluate N evenly spaced questions (all paragraphs stay indexed)")

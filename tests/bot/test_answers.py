@@ -64,7 +64,7 @@ def test_follow_up_resolves_to_previous_topic(bot: Bot) -> None:
 
 
 def test_known_gap_is_no_answer_with_who_to_ask(bot: Bot) -> None:
-    r = bot.ask("延長保育料の払い方は?口座振替できますか")
+    r = bot.ask("延長保育料って口座振替できますか")
     assert r.kind is AnswerKind.NO_ANSWER
     assert r.office is not None and r.office.phone and r.office.phone in r.text
 

@@ -1,0 +1,80 @@
+"""Training and measuring the aspect model (bot.aspect_model) on evals/datasets/aspects/train.jsonl.
+
+``python -m evals aspects-train`` prints 5-fold cross-validated figures for the model, the cue words alone and the
+combination the bot uses (AspectReader), then refits on all rows and writes bot/aspect_model.npz.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.aspect_model import NONE, THRESHOLD, AspectModel, combine, embed_texts, mask_names, names_pattern
+from bot.embeddings import EmbeddingModel
+from bot.question import cue_aspects
+from bot.safety.model import data_sha256
+from evals.jsonl import read_jsonl
+
+DATA = Path(__file__).resolve().parent / "datasets" / "aspects" / "train.jsonl"
+FOLDS = 5
+
+
+def load_rows(path: Path = DATA) -> list[dict[str, Any]]:
+    return [d for _, d in read_jsonl(path, ValueError)]
+
+
+def service_names() -> re.Pattern[str] | None:
+    """The shipped knowledge's titles and aliases (masked in training exactly as the bot masks them at run time)."""
+    from bot.knowledge import load_knowledge
+
+    kb = load_knowledge(Path(__file__).resolve().parent.parent / "knowledge", date.today())
+    return names_pattern(n for p in kb.procedures.values() for n in (p.title, *p.aliases))
+
+
+def scores(gold: Sequence[set[str]], pred: Sequence[set[str]]) -> dict[str, float]:
+    """Micro precision/recall/F1 over labels, exact-set match, and 'first label right' (what leads the reply)."""
+    tp = sum(len(g & p) for g, p in zip(gold, pred, strict=True))
+    fp = sum(len(p - g) for g, p in zip(gold, pred, strict=True))
+    fn = sum(len(g - p) for g, p in zip(gold, pred, strict=True))
+    prec = tp / (tp + fp) if tp + fp else 0.0
+    rec = tp / (tp + fn) if tp + fn else 0.0
+    return {
+        "precision": prec,
+        "recall": rec,
+        "f1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0,
+        "exact": float(np.mean([g == p for g, p in zip(gold, pred, strict=True)])),
+    }
+
+
+def train(embedder: EmbeddingModel, path: Path = DATA) -> tuple[AspectModel, dict[str, dict[str, float]]]:
+    names = service_names()
+    rows = [{**r, "text": mask_names(r["text"], names), "raw": r["text"]} for r in load_rows(path)]
+    vectors = embed_texts(embedder, [r["text"] for r in rows])
+    rng = np.random.default_rng(7)
+    fold = rng.permutation(len(rows)) % FOLDS
+    gold = [set(r["aspects"]) - {NONE} for r in rows]
+    model_pred: list[set[str]] = [set() for _ in rows]
+    both_pred: list[set[str]] = [set() for _ in rows]
+    for k in range(FOLDS):
+        tr = [i for i in range(len(rows)) if fold[i] != k]
+        m = AspectModel.train([rows[i] for i in tr], embedder, vectors=vectors[tr])
+        for i in (i for i in range(len(rows)) if fold[i] == k):
+            probs = m.probabilities(rows[i]["text"], vectors[i])
+            model_pred[i] = {a for a, p in probs.items() if p >= THRESHOLD and a != NONE}
+            both_pred[i] = set(combine(probs, cue_aspects(rows[i]["raw"])))
+    cue_pred = [set(cue_aspects(r["raw"])) for r in rows]
+    ja = [i for i, r in enumerate(rows) if r.get("lang", "ja") == "ja"]
+    other = [i for i, r in enumerate(rows) if r.get("lang", "ja") != "ja"]
+    report: dict[str, dict[str, float]] = {}
+    for name, pred in (("cue words", cue_pred), ("model (out of fold)", model_pred), ("bot (out of fold)", both_pred)):
+        report[name] = scores(gold, pred)
+        report[name + ", ja"] = scores([gold[i] for i in ja], [pred[i] for i in ja])
+        report[name + ", other languages"] = scores([gold[i] for i in other], [pred[i] for i in other])
+    model = AspectModel.train(rows, embedder, vectors=vectors, data_sha256=data_sha256(path),
+                              meta={"rows": len(rows), "cv": report["bot (out of fold)"]})  # fmt: skip
+    return model, report
