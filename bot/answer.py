@@ -6,6 +6,7 @@ comes from the cited document's sections, so no number, date or amount appears t
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from contextvars import ContextVar
@@ -16,8 +17,21 @@ from functools import lru_cache
 from typing import Any
 
 from bot import messages
-from bot.aspect_model import AspectReader, names_pattern
+from bot.aspect_model import AspectReader, ScopeReader, names_pattern
 from bot.compose import MAX_LEAD_CHARS, SOURCE_TRUST, UNKNOWN, Composer, Scored, Unit, aspect_fit, join_units, units_of
+from bot.eligibility import (
+    CONDITIONAL,
+    EXCEPTION,
+    INCOME_RULE,
+    INCOME_STATED,
+    NEGATIVE,
+    OTHER_CONDITIONS,
+    POSITIVE,
+    VERDICT_TEXT,
+    age_rule,
+    age_verdict,
+    asks_eligibility,
+)
 from bot.index import Generation
 from bot.jatext import content_words
 from bot.knowledge import Office, Procedure
@@ -213,6 +227,10 @@ class Thresholds:
     clarify_max_words: int = 2
     # A question this close in meaning (cosine) to a document stays in scope although it names another topic's word.
     in_scope_dense: float = 0.55
+    min_dense_other: float = 0.30  # other languages: the dense leg alone decides whether a document answers
+    # The scope model's P(not about childcare): sure enough to refuse outright / enough when no document answers.
+    out_of_scope_sure: float = 0.8
+    out_of_scope_likely: float = 0.5
 
 
 _PINNED: ContextVar[Generation | None] = ContextVar("pinned_generation", default=None)
@@ -225,6 +243,7 @@ class Answerer:
         self.triage = triage if triage is not None else Triage(retriever.embedder)
         # the aspect model was trained with the triage model's embedder (USE): share it, and its query cache
         self.aspects = AspectReader(self.triage.embedder)
+        self.scope = ScopeReader(self.triage.embedder)
         self.composer = Composer(retriever.embedder)
 
     @property
@@ -256,6 +275,53 @@ class Answerer:
 
     # ---- decision ----
     def _respond(self, q: Question, history: list[Turn]) -> AnswerResult:
+        return self._localize(self._respond_ja(q, history), q)
+
+    def _localize(self, r: AnswerResult, q: Question) -> AnswerResult:
+        """A parent who wrote in another language reads, first, the cited document's own summary in that language
+        (whose numbers the validator checked against the Japanese text) and then the Japanese answer; where the
+        document has no summary, a sentence in that language says so and names the office to call."""
+        lang = q.lang
+        if lang == "ja" or lang not in messages.reply_languages():
+            return r
+        lead: list[str] = []
+        kb = self.gen.kb
+        missing = False
+        if r.kind in (AnswerKind.ANSWER, AnswerKind.NO_ANSWER) and r.citations:
+            for c in r.citations[:2]:
+                tr = kb.procedures[c.doc_id].translation(lang) if c.doc_id in kb.procedures else None
+                if tr is not None:
+                    lead.append(f"{tr.title}: {tr.summary}")
+            if not lead:
+                missing = True
+                lead.append(messages.reply_frame("no_summary", lang))
+        elif r.kind is AnswerKind.NO_ANSWER:
+            lead.append(messages.reply_frame("no_answer", lang))
+        elif r.kind is AnswerKind.OUT_OF_SCOPE:
+            lead.append(messages.reply_frame("out_of_scope", lang))
+        elif r.kind is AnswerKind.CLARIFY:
+            lead.append(messages.reply_frame("clarify", lang))
+            r.choices = [self._translated_choice(c, lang) for c in r.choices]
+        if r.office and r.office.phone and (r.kind is AnswerKind.NO_ANSWER or missing):
+            lead.append(messages.reply_frame("ask_office", lang, office=r.office.name, phone=r.office.phone))
+        lead.append(messages.reply_frame("in_japanese", lang))
+        r.body = [x for x in lead if x] + r.body
+        r.lang = lang
+        if r.kind is AnswerKind.CLARIFY:
+            r.text = "\n".join(r.body) + "\n" + "\n".join(f"・{c.label}" for c in r.choices)
+            r.source_texts = [c.label for c in r.choices]
+            return r
+        docs = [kb.procedures[c.doc_id] for c in r.citations if c.doc_id in kb.procedures]
+        r = self._finish(r, docs)
+        r.source_texts += [tr.summary for p in docs if (tr := p.translation(lang)) is not None]
+        return r
+
+    def _translated_choice(self, c: Choice, lang: str) -> Choice:
+        p = self.gen.kb.procedures.get(c.doc_id or "")
+        tr = p.translation(lang) if p else None
+        return dataclasses.replace(c, label=f"{c.label}({tr.title})") if tr else c
+
+    def _respond_ja(self, q: Question, history: list[Turn]) -> AnswerResult:
         """One part: decide it. Two or three parts: decide each (a part that names no topic keeps the one before)
         and answer them together, each with its own source."""
         if len(q.parts) < 2:
@@ -299,7 +365,9 @@ class Answerer:
             candidates=first.candidates, suggestions=first.suggestions, lang=first.lang,
             details=[d for r in parts for d in r.details],
         )  # fmt: skip
-        return self._finish(merged, docs)
+        merged = self._finish(merged, docs)
+        merged.source_texts += [t for r in parts for t in r.source_texts]  # each part's office and form too
+        return merged
 
     def _decide(self, q: Question, history: list[Turn]) -> AnswerResult:
         gen = self.gen
@@ -317,20 +385,27 @@ class Answerer:
         debug = [c.to_json() for c in cands[:5]]
         if prev_topic and self._continues(q, prev_topic, cands):
             return self._compose(q, kb.procedures[prev_topic], debug, "follow-up: the question keeps the topic")
-        if oos is OutOfScope.OTHER_TOPIC and not (cands and cands[0].dense_raw >= self.t.in_scope_dense):
-            # a word of another topic (住民票, 住民税, 塾) decides only when no document means nearly the same
-            return self._out_of_scope(q, oos, debug)
+        near = bool(cands) and cands[0].dense_raw >= self.t.in_scope_dense
+        p_out = self.scope.p_out(q.text)
+        if not near and (oos is OutOfScope.OTHER_TOPIC or (p_out is not None and p_out >= self.t.out_of_scope_sure)):
+            # by meaning (the scope model), or a word of another topic (住民票, 住民税, 塾) — either decides only when
+            # no document means nearly the same
+            return self._out_of_scope(q, OutOfScope.OTHER_TOPIC, debug)
         if q.topicless or not cands:
-            if not mentions_childcare(q.text) and not aspects and not cands:
+            if not cands and not aspects and (p_out is None and not mentions_childcare(q.text) or (p_out or 0) >= 0.5):
                 return self._out_of_scope(q, OutOfScope.OTHER_TOPIC)
             return self._clarify(q, cands, debug, "the question names no topic")
         cands = self._prefer_covering(q.text, cands)
         top = cands[0]
-        if not self._confident(top):
-            if not mentions_childcare(q.text) and not q.family.stated:
+        if not self._confident(top, q):
+            # no document answers: not about childcare (by meaning; the child-words list only without the model), or
+            # a childcare question the knowledge cannot answer
+            unrelated = (p_out >= self.t.out_of_scope_likely) if p_out is not None else (
+                q.lang == "ja" and not mentions_childcare(q.text) and not q.family.stated)  # fmt: skip
+            if unrelated:
                 return self._out_of_scope(q, OutOfScope.OTHER_TOPIC, debug)
             return self._no_answer(q, top, debug, "no document covers the question")
-        if len(cands) > 1:
+        if len(cands) > 1 and q.lang == "ja":
             second = cands[1]
             n_words = len(q.topic_words)
             named_top = self._names(q.text, top.doc_id)
@@ -343,7 +418,9 @@ class Answerer:
                 return self._clarify(q, cands, debug, "two documents match about equally")
         return self._compose(q, kb.procedures[top.doc_id], debug, "", top)
 
-    def _confident(self, c: Candidate) -> bool:
+    def _confident(self, c: Candidate, q: Question | None = None) -> bool:
+        if q is not None and q.lang != "ja":  # word coverage means little for words Sudachi cannot read
+            return c.dense_raw >= self.t.min_dense_other
         return c.coverage >= self.t.min_coverage or c.dense_raw >= self.t.min_dense
 
     def _continues(self, q: Question, prev: str, cands: list[Candidate]) -> bool:
@@ -463,6 +540,11 @@ class Answerer:
                 shown = [gap_unit] if gap_unit else []
             elif known:
                 shown = [known[0].unit]
+        verdict: tuple[str, str, Unit] | None = None
+        if not unknown and asks_eligibility(q):
+            verdict = self._verdict(q, p, answers)
+            if verdict is not None:
+                shown = [verdict[2], *(u for u in shown if u != verdict[2])]
         if shown and not unknown:
             shown = self._extend(shown, answers, aspects, p)
         caution = self._relevant_caution(q, p, shown)
@@ -471,6 +553,8 @@ class Answerer:
             body = [u.text for u in shown if u.unknown][:1] or [
                 f"{p.title}について、このご質問の答えはここでは確認できていません。"
             ]
+        if verdict is not None:
+            body.insert(0, verdict[1])
         if caution and not unknown:
             body.append("※" + caution.text)
         office = self._office(p.office)
@@ -502,6 +586,37 @@ class Answerer:
             return self.retriever.embedder.embed_query(normalize_query(text))
         except Exception:  # noqa: BLE001 - without the vector, words and aspects still choose the sentences
             return None
+
+    @staticmethod
+    def _verdict(q: Question, p: Procedure, answers: list[Scored]) -> tuple[str, str, Unit] | None:
+        """(verdict, its sentence, the unit that decides it) — see bot.eligibility; None when nothing settles it."""
+        situation = [x for x in answers[:3] if x.words >= 0.5 and not x.unit.unknown]
+        for x in situation:
+            if NEGATIVE.search(x.unit.text):
+                return "not_eligible", VERDICT_TEXT["not_eligible"], x.unit
+        rules = [u for u in units_of(p) if u.key == "eligibility" or aspect_fit(u, "eligibility") >= 0.5]
+        income = None if INCOME_STATED.search(q.text) else next((u for u in rules if INCOME_RULE.search(u.text)), None)
+        if q.family.stated:
+            judged = [(u, age_verdict(r, q.family)) for u in rules if (r := age_rule(u.text)) is not None]
+            for u, v in judged:
+                if v == "not_eligible":
+                    # an exception in the rules (「特例で0歳も」) that the age meets: it depends on that exception
+                    if any(w == "eligible" and EXCEPTION.search(x.text) for x, w in judged):
+                        return "depends", VERDICT_TEXT["depends"], u
+                    return v, VERDICT_TEXT[v], u
+                if v == "eligible":
+                    if income is not None:
+                        return "depends", VERDICT_TEXT["depends"], income
+                    more = OTHER_CONDITIONS.search(u.text) is not None
+                    return v, "年齢では対象です。ほかの条件も確かめてください。" if more else VERDICT_TEXT[v], u
+        for (
+            x
+        ) in situation:  # a sentence about the family's very case: 「里帰り出産の場合は、区外に住んでいても使えます」
+            if CONDITIONAL.search(x.unit.text) and POSITIVE.search(x.unit.text) and not NEGATIVE.search(x.unit.text):
+                return "eligible", VERDICT_TEXT["eligible"], x.unit
+        if income is not None:
+            return "depends", VERDICT_TEXT["depends"], income
+        return None
 
     @staticmethod
     def _strong(known: list[Scored]) -> bool:

@@ -22,6 +22,8 @@ from bot.safety.features import NgramVectorizer, embedding_text
 from bot.textnorm import nfkc
 
 ARTIFACT = Path(__file__).with_name("aspect_model.npz")
+# The same kind of model with one label, "out_of_scope": is the message about childcare at all (by meaning)?
+SCOPE_ARTIFACT = Path(__file__).with_name("scope_model.npz")
 NONE = "none"
 log = logging.getLogger("bot.aspects")
 
@@ -168,3 +170,27 @@ def combine(probs: dict[str, float], cues: list[str]) -> list[str]:
     else:
         out = list(cues) + [a for p, a in ranked[:2] if p >= WEAK and a not in cues]
     return out[:MAX_ASPECTS]
+
+
+class ScopeReader:
+    """P(the message is not about childcare), from the scope model; None when the model is absent or fails."""
+
+    def __init__(self, embedder: EmbeddingModel | None, artifact: Path | None = SCOPE_ARTIFACT):
+        self.model: AspectModel | None = None
+        self.embedder = embedder
+        if artifact is not None and embedder is not None:
+            try:
+                model = AspectModel.load(artifact)
+            except AspectModelError as e:
+                log.error("scope is decided by retrieval and word lists only: %s", e)
+            else:
+                self.model = model if model.embedder_identity == embedder.identity else None
+
+    def p_out(self, text: str) -> float | None:
+        if self.model is None or self.embedder is None or not text.strip():
+            return None
+        try:
+            return self.model.probabilities(text, self.embedder.embed_query(embedding_text(text)))["out_of_scope"]
+        except Exception:  # noqa: BLE001 - a failing model leaves retrieval and the word lists to decide
+            log.exception("scope model failed on one message")
+            return None

@@ -37,6 +37,7 @@ from bot.knowledge import KnowledgeBase, KnowledgeError, Procedure, load_knowled
 from bot.store import COLLECTION_PREFIX, StoreLocation, VectorStore
 
 TITLE_HEADING = "__title__"
+I18N_HEADING = "__i18n__"  # a document's names and summary in another language (found by a question in that language)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
@@ -72,6 +73,9 @@ def chunk_procedure(proc: Procedure, max_tokens: int, token_len: Callable[[str],
         x for x in (names, " ".join(proc.questions), overview.first_sentence if overview else "") if x
     )
     chunks = [Chunk(f"{proc.id}#0", proc.id, TITLE_HEADING, head_text, head_text, head_text)]
+    for lang, tr in sorted(proc.translations.items()):
+        text = "\n".join([tr.title, " ".join(tr.aliases), tr.summary])
+        chunks.append(Chunk(f"{proc.id}#i18n.{lang}", proc.id, I18N_HEADING, text, text, f"{proc.title} {text}"))
     # keep_separator="end" keeps 。 with its sentence (otherwise it starts the next chunk).
     splitter = RecursiveCharacterTextSplitter(
         separators=["\n\n", "\n", "。", "、", ""],

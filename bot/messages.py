@@ -52,3 +52,19 @@ def emergency_label(kind: str, lang: str) -> str:
 def emergency_lead(level: str, lang: str) -> str:
     """The one line in the parent's language that comes before the Japanese text ("" for Japanese)."""
     return str(_emergency_i18n().get("lead", {}).get(level, {}).get(lang, "")) if lang != "ja" else ""
+
+
+@cache
+def _reply_i18n() -> dict[str, Any]:
+    data = yaml.safe_load((PROMPT_DIR / "reply_i18n.yaml").read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
+def reply_frame(key: str, lang: str, **fill: str) -> str:
+    """A fixed reply sentence in the parent's language ("" when there is none: the reply stays Japanese)."""
+    text = str(_reply_i18n().get(key, {}).get(lang, ""))
+    return text.format(**fill) if text else ""
+
+
+def reply_languages() -> frozenset[str]:
+    return frozenset(_reply_i18n().get("in_japanese", {}))

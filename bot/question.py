@@ -222,6 +222,8 @@ class Question:
     @property
     def topicless(self) -> bool:
         """Names no topic of its own (「いくら?」「何を持っていけばいい?」「それっていつまで?」)."""
+        if self.lang != "ja":
+            return False  # Sudachi finds no Japanese words in Hangul or Vietnamese: retrieval decides
         words = self.topic_words
         return not words or (bool(_ANAPHORA.search(self.text)) and len(words) <= 1)
 
@@ -243,6 +245,6 @@ def analyse(text: str, lang: str = "ja", aspects: list[str] | None = None, sure:
         aspects=tuple(aspects),
         sure=frozenset(aspects if sure is None else sure),
         family=family_facts(q),
-        parts=tuple(split_parts(q)),
+        parts=tuple(split_parts(q)) if lang == "ja" else (q,),  # the splitter reads Japanese sentence ends
         continues=bool(_CONTINUES.search(nfkc(q))),
     )

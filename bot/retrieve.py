@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bot.embeddings import EmbeddingModel
-from bot.index import TITLE_HEADING, Generation
+from bot.index import I18N_HEADING, TITLE_HEADING, Generation
 from bot.jatext import keyword_terms
 from bot.textnorm import has_kanji, normalize_query
 
@@ -160,7 +160,8 @@ class Retriever:
     def best_chunks(self, cand: Candidate, n: int = 3) -> list[str]:
         ranked = sorted(cand.chunk_scores.items(), key=lambda kv: -kv[1])
         gen = self.generation
-        return [cid for cid, _ in ranked if gen.chunks[gen.chunk_index[cid]].heading != TITLE_HEADING][:n]
+        names = (TITLE_HEADING, I18N_HEADING)
+        return [cid for cid, _ in ranked if gen.chunks[gen.chunk_index[cid]].heading not in names][:n]
 
 
 def _is_kana_only(q: str) -> bool:

@@ -159,15 +159,19 @@ def cmd_triage_train(args: argparse.Namespace) -> int:
 
 
 def cmd_aspects_train(args: argparse.Namespace) -> int:
-    from bot.aspect_model import ARTIFACT
+    from bot.aspect_model import ARTIFACT, SCOPE_ARTIFACT
     from bot.embeddings import get_embedder
     from bot.safety import TRIAGE_EMBEDDER
     from evals import aspects
 
-    model, report = aspects.train(get_embedder(TRIAGE_EMBEDDER, _settings()))
+    embedder = get_embedder(TRIAGE_EMBEDDER, _settings())
+    model, report = aspects.train(embedder)
     for name, m in report.items():
         print(f"{name:<36} " + " ".join(f"{k}={v:.3f}" for k, v in m.items()))
     model.save(Path(args.out) if args.out else ARTIFACT)
+    scope, figures = aspects.train_scope(embedder)
+    print("scope (out of fold): " + " ".join(f"{k}={v:.3f}" for k, v in figures.items()))
+    scope.save(SCOPE_ARTIFACT)
     return 0
 
 

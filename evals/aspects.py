@@ -78,3 +78,49 @@ def train(embedder: EmbeddingModel, path: Path = DATA) -> tuple[AspectModel, dic
     model = AspectModel.train(rows, embedder, vectors=vectors, data_sha256=data_sha256(path),
                               meta={"rows": len(rows), "cv": report["bot (out of fold)"]})  # fmt: skip
     return model, report
+
+
+# --- scope: is the message about childcare at all? -------------------------------------------------------------------
+
+OOS_DATA = DATA.parent / "out_of_scope.jsonl"
+TRIAGE = DATA.parent.parent / "triage"
+SCOPE_LABEL = "out_of_scope"
+
+
+def scope_rows() -> list[dict[str, Any]]:
+    """Out of scope: messages a helper wrote blind (other ward services, a child mentioned in passing, diagnosis,
+    adult health, small talk). In scope: the ordinary childcare questions of the triage and aspect sets, and the
+    knowledge's own example questions."""
+    from bot.knowledge import load_knowledge
+
+    rows = [{"text": r["text"], "aspects": [SCOPE_LABEL]} for r in load_rows(OOS_DATA)]
+    for split in ("train", "dev"):
+        for r in load_rows(TRIAGE / f"{split}.jsonl"):
+            if r["level"] == "none" and r.get("style") not in ("out_of_scope", "other"):
+                rows.append({"text": r["text"], "aspects": []})
+    rows += [{"text": r["text"], "aspects": []} for r in load_rows() if r["aspects"] != [NONE]]
+    kb = load_knowledge(Path(__file__).resolve().parent.parent / "knowledge", date.today())
+    rows += [{"text": q, "aspects": []} for p in kb.procedures.values() for q in p.questions]
+    return rows
+
+
+def train_scope(embedder: EmbeddingModel) -> tuple[AspectModel, dict[str, float]]:
+    rows = scope_rows()
+    vectors = embed_texts(embedder, [r["text"] for r in rows])
+    fold = np.random.default_rng(7).permutation(len(rows)) % FOLDS
+    p_oos = np.zeros(len(rows))
+    for k in range(FOLDS):
+        tr = [i for i in range(len(rows)) if fold[i] != k]
+        m = AspectModel.train([rows[i] for i in tr], embedder, vectors=vectors[tr])
+        for i in (i for i in range(len(rows)) if fold[i] == k):
+            p_oos[i] = m.probabilities(rows[i]["text"], vectors[i])[SCOPE_LABEL]
+    y = np.array([bool(r["aspects"]) for r in rows])
+    report: dict[str, float] = {"rows": float(len(rows)), "out_of_scope rows": float(y.sum())}
+    for t in (0.5, 0.7, 0.8, 0.9):
+        pred = p_oos >= t
+        report[f"t={t} recall"] = float((pred & y).sum() / y.sum())
+        report[f"t={t} false out-of-scope"] = float((pred & ~y).sum() / (~y).sum())
+    paths = [OOS_DATA, TRIAGE / "train.jsonl", TRIAGE / "dev.jsonl", DATA]
+    model = AspectModel.train(rows, embedder, vectors=vectors, data_sha256=data_sha256(*paths),
+                              meta={"rows": len(rows), "cv": report})  # fmt: skip
+    return model, report

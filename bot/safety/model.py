@@ -60,6 +60,44 @@ def _has_kana(text: str) -> bool:
     return any(0x3041 <= ord(c) <= 0x30FF for c in text)
 
 
+_KANA = re.compile(r"[\u3041-\u30ff]")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_HANGUL = re.compile(r"[\uac00-\ud7af\u1100-\u11ff]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+_DEVANAGARI = re.compile(r"[\u0900-\u097f]")
+# Characters Chinese uses constantly and Japanese (almost) never: a message of Han characters with a few Japanese
+# service names in kana (「小孩想去こどもクラブ,什麼時候申請?」) is Chinese.
+_ZH_SIMPLIFIED = "们这个么吗说请问钱还没为样给谁过总儿贴岁"
+_ZH_TRADITIONAL = "們這個麼嗎說請問錢還沒為樣給誰過總兒貼歲醫"
+_ZH_ONLY = re.compile(f"[{_ZH_SIMPLIFIED}{_ZH_TRADITIONAL}的了呢吧哪什怎吃跟]")
+
+
+def script_language(text: str, head: Any) -> str:
+    """The language of a message: the writing system decides where it can (Hangul → Korean; Devanagari → Nepali;
+    kana with no Chinese-only characters → Japanese), the character n-gram head decides the rest, and Japanese
+    service names inside a message in another language do not make it Japanese (「How do I get 児童手当?」)."""
+    hangul = len(_HANGUL.findall(text))
+    kana = len(_KANA.findall(text))
+    han = len(_HAN.findall(text))
+    latin = len(_LATIN.findall(text))
+    if hangul >= 2 and hangul >= kana:
+        return "ko"
+    if len(_DEVANAGARI.findall(text)) >= 2:
+        return "ne"
+    zh = len(_ZH_ONLY.findall(text))
+    if kana and not (zh >= 2 and kana < 0.4 * (kana + han)) and latin <= 2 * (kana + han):
+        return "ja"
+    rest = _KANA.sub(" ", text) if kana else text
+    if latin > 2 * (kana + han):  # Latin-letter sentence with embedded Japanese terms: judge the Latin part
+        rest = _HAN.sub(" ", _KANA.sub(" ", text))
+    lang = str(head(rest))
+    if lang == "ja" and han and zh >= (2 if kana else 1):
+        simplified = sum(text.count(c) for c in _ZH_SIMPLIFIED)
+        traditional = sum(text.count(c) for c in _ZH_TRADITIONAL)
+        return "zh-Hant" if traditional > simplified else "zh-Hans"
+    return lang
+
+
 def _softmax(z: np.ndarray) -> np.ndarray:
     e = np.exp(z - z.max())
     return e / e.sum()  # type: ignore[no-any-return]
@@ -97,7 +135,7 @@ class TriageModel:
             zl = zl + self.w_lang[:, idx] @ vals
         p = _softmax(z)
         order = [i for i in np.argsort(-p) if i != self._none]
-        lang = "ja" if _has_kana(text) else self.lang_classes[int(np.argmax(zl))]
+        lang = script_language(text, lambda t: self._lang_head(t, zl if t == text else None))
         if lang == ROMAJI:
             lang = "ja"  # Japanese typed in Latin letters: answered in (easy) Japanese
         return Prediction(
@@ -106,6 +144,12 @@ class TriageModel:
             lang=lang,
             probs={c: float(x) for c, x in zip(self.classes, p, strict=True)},
         )
+
+    def _lang_head(self, text: str, scores: np.ndarray | None = None) -> str:
+        if scores is None:
+            idx, vals = self.vectorizer.row(text)
+            scores = self.b_lang + (self.w_lang[:, idx] @ vals if len(idx) else 0)
+        return self.lang_classes[int(np.argmax(scores))]
 
     # ---- artifact ----
     def save(self, path: Path = ARTIFACT) -> None:
