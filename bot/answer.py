@@ -24,6 +24,7 @@ from bot.eligibility import (
     EXCEPTION,
     INCOME_RULE,
     INCOME_STATED,
+    NEGATED,
     NEGATIVE,
     OTHER_CONDITIONS,
     POSITIVE,
@@ -288,10 +289,11 @@ class Answerer:
         kb = self.gen.kb
         missing = False
         if r.kind in (AnswerKind.ANSWER, AnswerKind.NO_ANSWER) and r.citations:
+            qvec = self._query_vector(q.text)
             for c in r.citations[:2]:
                 tr = kb.procedures[c.doc_id].translation(lang) if c.doc_id in kb.procedures else None
                 if tr is not None:
-                    lead.append(f"{tr.title}: {tr.summary}")
+                    lead.append(f"{tr.title}: " + " ".join(self._answer_first(tr.summary, qvec)))
             if not lead:
                 missing = True
                 lead.append(messages.reply_frame("no_summary", lang))
@@ -315,6 +317,18 @@ class Answerer:
         r = self._finish(r, docs)
         r.source_texts += [tr.summary for p in docs if (tr := p.translation(lang)) is not None]
         return r
+
+    def _answer_first(self, summary: str, qvec: Any) -> list[str]:
+        """The summary's sentences with the one closest in meaning to the question first."""
+        sentences = [x.strip() for x in _SUMMARY_SENTENCE.split(summary) if x.strip()]
+        if len(sentences) < 2 or qvec is None:
+            return sentences
+        try:
+            sims = self.retriever.embedder.embed_documents(sentences) @ qvec
+        except Exception:  # noqa: BLE001 - the summary in its own order is still right
+            return sentences
+        best = int(max(range(len(sentences)), key=lambda i: float(sims[i])))
+        return [sentences[best], *(x for i, x in enumerate(sentences) if i != best)]
 
     def _translated_choice(self, c: Choice, lang: str) -> Choice:
         p = self.gen.kb.procedures.get(c.doc_id or "")
@@ -590,13 +604,17 @@ class Answerer:
     @staticmethod
     def _verdict(q: Question, p: Procedure, answers: list[Scored]) -> tuple[str, str, Unit] | None:
         """(verdict, its sentence, the unit that decides it) — see bot.eligibility; None when nothing settles it."""
-        situation = [x for x in answers[:3] if x.words >= 0.5 and not x.unit.unknown]
+        # a sentence about the family's very case (「…引っ越してきた場合も、対象になりません」), when the message says
+        # its situation plainly (a negated situation 「通っていない」 is not matched against 「通っている子は」)
+        plain = not NEGATED.search(q.text)
+        situation = [x for x in answers[:3] if x.words >= 0.5 and not x.unit.unknown and plain
+                     and CONDITIONAL.search(x.unit.text)]  # fmt: skip
         for x in situation:
             if NEGATIVE.search(x.unit.text):
                 return "not_eligible", VERDICT_TEXT["not_eligible"], x.unit
         rules = [u for u in units_of(p) if u.key == "eligibility" or aspect_fit(u, "eligibility") >= 0.5]
         income = None if INCOME_STATED.search(q.text) else next((u for u in rules if INCOME_RULE.search(u.text)), None)
-        if q.family.stated:
+        if q.family.stated and "eligibility" in q.aspects:
             judged = [(u, age_verdict(r, q.family)) for u in rules if (r := age_rule(u.text)) is not None]
             for u, v in judged:
                 if v == "not_eligible":
@@ -612,16 +630,16 @@ class Answerer:
         for (
             x
         ) in situation:  # a sentence about the family's very case: 「里帰り出産の場合は、区外に住んでいても使えます」
-            if CONDITIONAL.search(x.unit.text) and POSITIVE.search(x.unit.text) and not NEGATIVE.search(x.unit.text):
+            if POSITIVE.search(x.unit.text) and not NEGATIVE.search(x.unit.text):
                 return "eligible", VERDICT_TEXT["eligible"], x.unit
-        if income is not None:
+        if income is not None and "eligibility" in q.aspects:
             return "depends", VERDICT_TEXT["depends"], income
         return None
 
     @staticmethod
     def _strong(known: list[Scored]) -> bool:
-        """Does a unit match the question's own words well (half of its topic words) or its meaning clearly?"""
-        return bool(known) and (known[0].words >= 0.5 or known[0].meaning >= 0.6)
+        """Does a unit hold half of the question's own topic words (so the document does speak to it)?"""
+        return bool(known) and known[0].words >= 0.5
 
     @staticmethod
     def _extend(shown: list[Unit], answers: list[Scored], aspects: tuple[str, ...], p: Procedure) -> list[Unit]:
@@ -814,6 +832,7 @@ class Answerer:
         return r
 
 
+_SUMMARY_SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[。!?।])")
 _CONNECTIVE = re.compile(r"^(そのため|このため|また|なお|ただし|さらに|ほかに|それでも|その後|そこで)[、,]")
 
 

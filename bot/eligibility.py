@@ -33,6 +33,7 @@ POSITIVE = re.compile(
 )
 INCOME_RULE = re.compile(r"所得(の)?(制限|基準)(が)?(あり|ある)|所得によって|所得が.{0,10}(以下|未満)")
 INCOME_STATED = re.compile(r"(年収|所得|収入|非課税|課税|生活保護)")
+NEGATED = re.compile(r"(てない|ていない|でない|ません|ず[、。]|なくて|じゃない)")
 CONDITIONAL = re.compile(r"(場合(は|も|でも)|ても|でも使|でも対象)")
 EXCEPTION = re.compile(r"(特例|例外|によっては)")
 OTHER_CONDITIONS = re.compile(r"(住む|住み|住んで|住民票|通って|通う|所得|働|ひとり親|世帯|保護者が)")

@@ -74,7 +74,8 @@ ASPECT_WORDS = frozenset({
 })  # fmt: skip
 _ANAPHORA = re.compile(r"(それ|その|そっち|そこ|これ|この制度|あれ|さっきの|上の|同じ)")
 # A message that continues the conversation: 「じゃあ日曜日は?」「で、いくら?」「あと、オンラインでも?」
-_CONTINUES = re.compile(r"^\s*(じゃあ|じゃ|では|なら|それなら|それで|で、|あと|それと|ちなみに|ということは|だったら|"
+# (「あと」「それと」「ちなみに」 add a question, often about something else: they are part joiners, not follow-ups)
+_CONTINUES = re.compile(r"^\s*(じゃあ|じゃ|では|なら|それなら|それで|で、|ということは|だったら|"
                         r"その場合|そしたら|then|and |so |what about|how about)|"
                         r"(だと|なら|の場合|だったら|したら|なったら|でも|は)\s*[??]?\s*$", re.IGNORECASE)  # fmt: skip
 _QUESTION_END = re.compile(r"(\?|か[。]?$|の[。]?$|かな|ですか|ますか|でしょうか|教えて|おしえて|知りたい|ください|"
@@ -128,7 +129,7 @@ _PREGNANT = re.compile(r"(妊娠|にんしん|妊婦|にんぷ|お腹に|おな�
 _IN_WARD = re.compile(r"(台東区(に|在住|民|で暮ら|に住)|区内に住|区民です)")
 _OUTSIDE = re.compile(r"(区外|台東区(外|以外)|(他|ほか|別|隣)の(区|市)に住|(都外|県)に住|住民票.{0,6}(前の|別の|ほかの|他の)|"
                       r"(前の|別の|他の)(区|市|町).{0,8}住民票)")  # fmt: skip
-_MOVED_AFTER = re.compile(r"((生まれ|うまれ|出産|産ん|うん)(て|た)(から|あと|後).{0,12}(引っ越|ひっこ|転入|越して)|"
+_MOVED_AFTER = re.compile(r"((生まれ|うまれ|出産し|産ん|うん)(て|た|で)(から|あと|後).{0,12}(引っ越|ひっこ|転入|越して)|"
                           r"(引っ越|ひっこ|転入).{0,12}(前に|まえに).{0,6}(生まれ|うまれ|出産|産ん))")  # fmt: skip
 _SINGLE = re.compile(r"(ひとり親|一人親|シングル|母子家庭|父子家庭|離婚)")
 

@@ -58,6 +58,8 @@ class Bot:
         """Load what loads lazily (embedder weights, Sudachi's dictionary) so the first question is not slow."""
         self.retriever.search("保育園の申込はいつまでですか")
         self.answerer.triage.assess("保育園の申込はいつまでですか")
+        # the sentence vectors the composer compares questions with (about 1,000 sentences, ~2 s once)
+        self.answerer.composer.warm(list(self.generation.kb.procedures.values()))
 
     def refresh(self) -> bool:
         """Swap to the newest published generation. Returns True when it changed."""
@@ -96,8 +98,8 @@ class Bot:
             if curated is not None:
                 curated.latency_ms = (time.perf_counter() - started) * 1000
                 return curated
-        result = self.answerer.answer(question, history, safety=None)
-        if self.llm is not None and result.kind is AnswerKind.ANSWER:
+        result = self.answerer.answer(question, history, safety=None, lang=lang)
+        if self.llm is not None and result.kind is AnswerKind.ANSWER and result.lang == "ja":
             result = self.llm.apply(result)
             result.latency_ms = (time.perf_counter() - started) * 1000
         return result

@@ -244,7 +244,7 @@ def run(bot: Any, items: Iterable[EvalItem], dataset: str, progress: bool = True
 
     items = list(items)
     readability = _readability()
-    bot.retriever.search("保育園の申し込み")  # load the embedder and Sudachi now: first-call loading is not latency
+    bot.warm_up()  # load the embedder, Sudachi and the sentence vectors now: first-call loading is not latency
     started = time.perf_counter()
     records = [
         evaluate_item(bot, item, readability, judge)

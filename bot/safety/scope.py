@@ -68,9 +68,9 @@ def detect_out_of_scope(text: str, ward_name: str = "", other_municipalities: Se
     plain = nfkc(text)
     if any(m in plain for m in other_municipalities) and not (ward_name and ward_name in plain):
         return OutOfScope.OTHER_WARD
-    if any(p.search(folded) for p in _OTHER_TOPIC) and not _CHILD_WORDS.search(folded):
-        return OutOfScope.OTHER_TOPIC
-    if any(p.search(folded) for p in _ALWAYS_OTHER):
+    # A word of another topic is a hint, not a verdict: the answer path keeps the question when a document means
+    # nearly the same (「住民税非課税なんですが保育料は…」), so a child word does not excuse it here.
+    if any(p.search(folded) for p in (*_OTHER_TOPIC, *_ALWAYS_OTHER)):
         return OutOfScope.OTHER_TOPIC
     return None
 

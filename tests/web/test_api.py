@@ -443,3 +443,36 @@ def test_citations_say_who_published_the_source(client: httpx.Client) -> None:
     assert "(区の公式ページ、https://www.city.taito.lg.jp/" in body["answer"]
     dv = client.post("/api/chat", json={"message": "夫に毎晩殴られています"}).json()
     assert dv["citations"] and all(c["publisher"] != "official_ward" for c in dv["citations"])
+
+
+# --- languages (issue 12) ---------------------------------------------------------------------------------------------
+
+
+def test_a_question_in_english_is_answered_in_english(client: httpx.Client) -> None:
+    d = ask(client, "How much is the child allowance per month?")
+    assert d["kind"] == "answer" and d["lang"] == "en"
+    assert d["body"][0].startswith("Child allowance") and "15,000" in d["body"][0]
+    assert d["citations"][0]["doc_id"] == "jidou-teate"
+
+
+def test_the_chosen_language_wins_over_the_messages(client: httpx.Client) -> None:
+    d = ask(client, "児童手当はいくら?", lang="ko")
+    assert d["lang"] == "ko" and not JAPANESE.search(d["body"][0].split(":")[-1][:20])
+    d = ask(client, "How much is the child allowance per month?", lang="ja")
+    assert d["lang"] == "ja" and JAPANESE.search(d["body"][0])
+
+
+def test_an_unknown_language_code_is_a_polite_422(client: httpx.Client) -> None:
+    r = client.post("/api/chat", json={"message": "児童手当はいくら?", "lang": "xx"})
+    assert r.status_code == 422 and JAPANESE.search(r.json()["message"])
+
+
+@pytest.mark.parametrize(
+    ("header", "selected"),
+    [("en-US,en;q=0.9", "en"), ("zh-TW,zh;q=0.8", "zh-Hant"), ("zh-CN", "zh-Hans"), ("ja,en;q=0.5", ""),
+     ("fil-PH", "tl"), ("de-DE,pt-BR;q=0.7", "pt"), ("", "")],
+)  # fmt: skip
+def test_the_page_follows_accept_language_on_first_visit(client: httpx.Client, header: str, selected: str) -> None:
+    page = client.get("/", headers={"Accept-Language": header}).text
+    assert f'data-default="{selected}"' in page
+    assert re.search(rf'<option value="{re.escape(selected)}" selected>', page)

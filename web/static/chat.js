@@ -25,14 +25,24 @@
   var composerError = document.getElementById("composer-error");
   var toggleFurigana = document.getElementById("toggle-furigana");
   var toggleLarge = document.getElementById("toggle-large");
+  var langSelect = document.getElementById("lang-select");
   if (!log || !form) return;
 
   var state = {
     sessionId: load("kosodate.session") || null,
     furigana: load("kosodate.furigana") === "1",
     large: load("kosodate.large") === "1",
+    // the reply language the parent chose ("" = the language of each message); first visit: the browser's language
+    lang: load("kosodate.lang") !== null ? load("kosodate.lang") : (langSelect ? langSelect.getAttribute("data-default") || "" : ""),
     busy: false
   };
+  if (langSelect) {
+    langSelect.value = state.lang;
+    langSelect.addEventListener("change", function () {
+      state.lang = langSelect.value;
+      save("kosodate.lang", state.lang);
+    });
+  }
 
   // ---- settings ----
   function applySettings() {
@@ -378,6 +388,7 @@
     var timer = setTimeout(function () { controller.abort(); }, TIMEOUT_MS);
     try {
       var payload = { message: text, furigana: state.furigana };
+      if (state.lang) payload.lang = state.lang;
       if (state.sessionId) payload.session_id = state.sessionId;
       var res = await fetch(STREAM_URL, {
         method: "POST",
