@@ -230,7 +230,8 @@ class Thresholds:
     in_scope_dense: float = 0.55
     min_dense_other: float = 0.30  # other languages: the dense leg alone decides whether a document answers
     # The scope model's P(not about childcare): sure enough to refuse outright / enough when no document answers.
-    out_of_scope_sure: float = 0.8
+    out_of_scope_sure: float = 0.7
+    in_scope_sure_dense: float = 0.65  # ...unless a document is this close in meaning
     out_of_scope_likely: float = 0.5
 
 
@@ -399,17 +400,19 @@ class Answerer:
         debug = [c.to_json() for c in cands[:5]]
         if prev_topic and self._continues(q, prev_topic, cands):
             return self._compose(q, kb.procedures[prev_topic], debug, "follow-up: the question keeps the topic")
-        near = bool(cands) and cands[0].dense_raw >= self.t.in_scope_dense
+        dense = cands[0].dense_raw if cands else 0.0
         p_out = self.scope.p_out(q.text)
-        if not near and (oos is OutOfScope.OTHER_TOPIC or (p_out is not None and p_out >= self.t.out_of_scope_sure)):
-            # by meaning (the scope model), or a word of another topic (住民票, 住民税, 塾) — either decides only when
-            # no document means nearly the same
+        by_meaning = p_out is not None and p_out >= self.t.out_of_scope_sure and dense < self.t.in_scope_sure_dense
+        by_word = oos is OutOfScope.OTHER_TOPIC and (dense < self.t.in_scope_dense or (p_out or 0.0) >= 0.5)
+        if by_meaning or by_word:
+            # by meaning (the scope model), or a word of another topic (住民票, 住民税, 塾) that the meaning does not
+            # overrule: 「住民税非課税なんですが保育料は…」 is close to a document and the model finds it childcare
             return self._out_of_scope(q, OutOfScope.OTHER_TOPIC, debug)
         if q.topicless or not cands:
             if not cands and not aspects and (p_out is None and not mentions_childcare(q.text) or (p_out or 0) >= 0.5):
                 return self._out_of_scope(q, OutOfScope.OTHER_TOPIC)
             return self._clarify(q, cands, debug, "the question names no topic")
-        cands = self._prefer_covering(q.text, cands)
+        cands = self._prefer_covering(q.text, self._prefer_named(q.text, cands))
         top = cands[0]
         if not self._confident(top, q):
             # no document answers: not about childcare (by meaning; the child-words list only without the model), or
@@ -457,6 +460,16 @@ class Answerer:
         p = self.gen.kb.procedures[doc_id]
         folded = normalize(q)
         return [n for n in (p.title, *p.aliases) if _name_in(n, folded)]
+
+    def _prefer_named(self, q: str, cands: list[Candidate]) -> list[Candidate]:
+        """A service the question names (its title or an alias) leads when retrieval ranked it lower: naming beats
+        similarity (「ファミリー・サポートで預けると1時間いくら」 is about ファミサポ, not the nearest childcare page)."""
+        if not cands or self._names(q, cands[0].doc_id):
+            return cands
+        named = [c for c in cands[:5] if self._names(q, c.doc_id)]
+        if len(named) != 1:
+            return cands
+        return [named[0], *(c for c in cands if c is not named[0])]
 
     def _prefer_covering(self, q: str, cands: list[Candidate]) -> list[Candidate]:
         """When the question names two services (「こども園の給食費」), prefer the document that also talks about the
@@ -544,6 +557,19 @@ class Answerer:
                 about = [x for x in answers if aspect_fit(x.unit, primary) > 0]
                 if about and about[0].unit.unknown and (not fitting or fitting[0].score < 0.8 * about[0].score):
                     fitting = []  # the document's best sentence on the asked detail says it is not known here
+                    about = [x for x in about if x.unit.unknown]
+            by_words = max(known, key=lambda x: x.words, default=None)
+            topic = [w for w in q.topic_words if w not in _title_words(p) and len(w) >= 2]
+            # The question's own words (「年度の途中から」) find the sentence better than its aspect — unless the asked
+            # detail itself is what the document does not know (then ``fitting`` is empty for a specific aspect).
+            if (
+                by_words is not None
+                and by_words.words >= 0.5
+                and len(topic) >= 2
+                and (fitting or primary in (None, "what"))
+                and (not fitting or by_words.words >= fitting[0].words + 0.25)
+            ):
+                fitting = [by_words, *(x for x in fitting if x is not by_words)]
             if fitting:
                 shown = [_with_antecedent(fitting[0].unit, p)]
             elif (primary in SPECIFIC_ASPECTS and (primary in q.sure or any(x.unit.unknown for x in answers[:1]))

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from bot.jatext import content_words
+from bot.jatext import analyze, content_words
 from bot.textnorm import nfkc, normalize, to_hiragana
 
 # What a parent can ask about a service, with the section heading (or heading words) that usually answers it.
@@ -59,7 +60,24 @@ CUES: dict[str, list[str]] = {
     "limits": [r"何回", r"なんかい", r"何日", r"なんにち", r"何時間", r"なんじかん", r"回数", r"日数", r"上限",
                r"何泊", r"定員", r"点数", r"指数", r"ポイント"],
 }  # fmt: skip
-_CUE_RX = {k: re.compile("|".join(to_hiragana(p) for p in v)) for k, v in CUES.items()}
+_KANJI = re.compile(r"[\u4e00-\u9fff]")
+
+
+@lru_cache(maxsize=1)
+def _cue_rx() -> dict[str, re.Pattern[str]]:
+    """The cue patterns, each plain kanji word with its hiragana reading too (parents type 「どようび」「りょうきん」);
+    built on first use, when Sudachi is loaded anyway."""
+    out = {}
+    for key, patterns in CUES.items():
+        alts = [to_hiragana(x) for x in patterns]
+        for x in patterns:
+            if len(x) >= 2 and _KANJI.search(x) and re.fullmatch(r"[\w\u3040-\u30ff\u4e00-\u9fff]+", x):
+                reading = "".join(m.reading for m in analyze(x))
+                if len(reading) >= 3 and reading not in alts:  # 「円」→えん would match ほいくえん
+                    alts.append(reading)
+        out[key] = re.compile("|".join(alts))
+    return out
+
 
 # Words that carry the aspect or the grammar of a question, not its topic (「いくら」「どこ」「申請」「それ」).
 ASPECT_WORDS = frozenset({
@@ -168,7 +186,7 @@ def family_facts(text: str) -> Family:
 
 def cue_aspects(text: str) -> list[str]:
     folded = to_hiragana(nfkc(text))
-    return [k for k, rx in _CUE_RX.items() if rx.search(folded)]
+    return [k for k, rx in _cue_rx().items() if rx.search(folded)]
 
 
 def split_parts(text: str) -> list[str]:

@@ -100,6 +100,9 @@ class ChatResponse(BaseModel):
     session_id: str
     message_id: int | None = Field(description="For feedback; null when the log store could not record the turn.")
     body: list[str] = Field(description="The answer's paragraphs, without the source/hand-off lines of `answer`.")
+    details: list[str] = Field(
+        default_factory=list, description="More of the cited document, shown behind 「くわしく」."
+    )
     office: Office | None = None
     choices: list[Choice] = Field(default_factory=list, description="Clarifying choices (kind = clarify).")
     suggestions: list[Choice] = Field(default_factory=list, description="Likely follow-up questions.")
@@ -149,6 +152,7 @@ class ChatResponse(BaseModel):
             session_id=session_id,
             message_id=message_id,
             body=list(r.body),
+            details=list(r.details),
             office=(
                 Office(name=o.name, phone=o.phone, tel=_tel(o.phone), hours=o.hours, url=o.url, address=o.address)
                 if o

@@ -154,6 +154,11 @@
     }
 
     renderBody(view, data.body || [], data.ruby);
+    if (data.details && data.details.length) {
+      var more = part(view, ".msg-details-body");
+      data.details.forEach(function (text) { more.appendChild(el("p", "msg-paragraph", text)); });
+      show(part(view, ".msg-details"));
+    }
 
     if (data.choices && data.choices.length) {
       var choices = part(view, ".choice-list");
