@@ -55,6 +55,8 @@ eval: install
 
 eval-gate: install
 	$(PY) -m evals gate
+	$(PY) -m evals gate --no-ingest --dataset evals/datasets/understand/dev.jsonl --thresholds evals/thresholds-understand.toml
+	$(PY) -m evals gate --no-ingest --dataset evals/datasets/multilingual/dev.jsonl --thresholds evals/thresholds-multilingual.toml
 	$(PY) -m evals triage --split test --gate
 
 clean:

@@ -20,7 +20,7 @@ from bot import messages
 from bot.aspect_model import AspectReader, ScopeReader, names_pattern
 from bot.compose import MAX_LEAD_CHARS, SOURCE_TRUST, UNKNOWN, Composer, Scored, Unit, aspect_fit, join_units, units_of
 from bot.eligibility import (
-    CONDITIONAL,
+    ASKS,
     EXCEPTION,
     INCOME_RULE,
     INCOME_STATED,
@@ -137,6 +137,7 @@ class AnswerResult:
     lang: str = "ja"  # the language the reply leads in
     emergency_title: str = ""  # the heading over the emergency numbers, in that language
     details: list[str] = field(default_factory=list)  # what 「くわしく」 opens (not part of the short text)
+    verdict: str = ""  # "eligible" / "not_eligible" / "depends" when the reply leads with an eligibility verdict
     source_texts: list[str] = field(default_factory=list, repr=False)
 
     def to_contract(self) -> dict[str, Any]:
@@ -289,6 +290,8 @@ class Answerer:
         lead: list[str] = []
         kb = self.gen.kb
         missing = False
+        if r.verdict:
+            lead.append(messages.reply_frame(f"verdict_{r.verdict}", lang))
         if r.kind in (AnswerKind.ANSWER, AnswerKind.NO_ANSWER) and r.citations:
             qvec = self._query_vector(q.text)
             for c in r.citations[:2]:
@@ -469,6 +472,10 @@ class Answerer:
         named = [c for c in cands[:5] if self._names(q, c.doc_id)]
         if len(named) != 1:
             return cands
+        top = self.gen.kb.procedures[cands[0].doc_id]
+        top_names = normalize(" ".join((top.title, *top.aliases)))
+        if any(normalize(n) in top_names for n in self._named(q, named[0].doc_id)):
+            return cands  # 「一時預かり」 names both: the top's own title says it too
         return [named[0], *(c for c in cands if c is not named[0])]
 
     def _prefer_covering(self, q: str, cands: list[Candidate]) -> list[Candidate]:
@@ -618,6 +625,7 @@ class Answerer:
             candidates=debug or [],
             suggestions=self._suggestions(p, sections),
             details=details,
+            verdict=verdict[0] if verdict else "",
         )
         return self._finish(r, [p])
 
@@ -633,14 +641,13 @@ class Answerer:
         # a sentence about the family's very case (「…引っ越してきた場合も、対象になりません」), when the message says
         # its situation plainly (a negated situation 「通っていない」 is not matched against 「通っている子は」)
         plain = not NEGATED.search(q.text)
-        situation = [x for x in answers[:3] if x.words >= 0.5 and not x.unit.unknown and plain
-                     and CONDITIONAL.search(x.unit.text)]  # fmt: skip
+        situation = [x for x in answers[:3] if x.words >= 0.5 and not x.unit.unknown and plain]
         for x in situation:
             if NEGATIVE.search(x.unit.text):
                 return "not_eligible", VERDICT_TEXT["not_eligible"], x.unit
         rules = [u for u in units_of(p) if u.key == "eligibility" or aspect_fit(u, "eligibility") >= 0.5]
         income = None if INCOME_STATED.search(q.text) else next((u for u in rules if INCOME_RULE.search(u.text)), None)
-        if q.family.stated and "eligibility" in q.aspects:
+        if q.family.stated and ("eligibility" in q.aspects or ASKS.search(nfkc(q.text))):
             judged = [(u, age_verdict(r, q.family)) for u in rules if (r := age_rule(u.text)) is not None]
             for u, v in judged:
                 if v == "not_eligible":
@@ -658,7 +665,7 @@ class Answerer:
         ) in situation:  # a sentence about the family's very case: 「里帰り出産の場合は、区外に住んでいても使えます」
             if POSITIVE.search(x.unit.text) and not NEGATIVE.search(x.unit.text):
                 return "eligible", VERDICT_TEXT["eligible"], x.unit
-        if income is not None and "eligibility" in q.aspects:
+        if income is not None and ("eligibility" in q.aspects or ASKS.search(nfkc(q.text))):
             return "depends", VERDICT_TEXT["depends"], income
         return None
 

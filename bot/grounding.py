@@ -8,6 +8,7 @@ removed, 万/千 expanded (5万円 = 50,000円), and a unit kept with its number
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from bot.textnorm import nfkc
@@ -30,9 +31,21 @@ class Violation:
         return f"{self.kind}: {self.fact}"
 
 
+def _ascii_digits(text: str) -> str:
+    """Digits of any script as ASCII (Devanagari २४ is 24): NFKC leaves them alone."""
+    if text.isascii():
+        return text
+    return "".join(
+        str(unicodedata.digit(ch))
+        if ch.isdigit() and not ch.isascii() and unicodedata.digit(ch, None) is not None
+        else ch
+        for ch in text
+    )
+
+
 def normalize_numbers(text: str) -> str:
     """NFKC, no thousands separators, 万/千 expanded, eras as R/H: the form both sides are compared in."""
-    t = nfkc(text)
+    t = _ascii_digits(nfkc(text))
     t = re.sub(r"(?<=\d),(?=\d{3})", "", t)
     t = t.replace("ヵ月", "か月").replace("ヶ月", "か月").replace("ケ月", "か月").replace("カ月", "か月")
 

@@ -134,7 +134,8 @@ def evaluate_item(
     expect_first = item.extra.get("expect_first") or []
     first_ok = metrics.fact_hits(first, [expect_first])[0] if expect_first and item.expect_kind == "answer" else None
     verdict = item.extra.get("expect_verdict")
-    verdict_ok = None if not verdict or verdict not in VERDICT_WORDS else VERDICT_WORDS[verdict] in result.text
+    # the verdict must lead the reply (a rule sentence 「…が対象です」 further down is not a verdict)
+    verdict_ok = None if not verdict or verdict not in VERDICT_WORDS else VERDICT_WORDS[verdict] in first
     passed, reasons = metrics.item_passes(kind_ok, doc_ok, hits, form_ok, lang_ok, verdict_ok)
     score = None
     if readability and metrics.sentences(prose):
