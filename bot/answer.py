@@ -16,9 +16,22 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
 from bot import messages
 from bot.aspect_model import AspectReader, ScopeReader, names_pattern
-from bot.compose import MAX_LEAD_CHARS, SOURCE_TRUST, UNKNOWN, Composer, Scored, Unit, aspect_fit, join_units, units_of
+from bot.compose import (
+    MAX_LEAD_CHARS,
+    SOURCE_TRUST,
+    UNKNOWN,
+    Composer,
+    Scored,
+    Unit,
+    aspect_fit,
+    join_units,
+    unit_words,
+    units_of,
+)
 from bot.eligibility import (
     ASKS,
     EXCEPTION,
@@ -328,7 +341,7 @@ class Answerer:
         if len(sentences) < 2 or qvec is None:
             return sentences
         try:
-            sims = self.retriever.embedder.embed_documents(sentences) @ qvec
+            sims = np.stack([self.composer.vector(x) for x in sentences]) @ qvec
         except Exception:  # noqa: BLE001 - the summary in its own order is still right
             return sentences
         best = int(max(range(len(sentences)), key=lambda i: float(sims[i])))
@@ -707,11 +720,11 @@ class Answerer:
         """A caveat is shown only when it is about what the reply says or what was asked (a shared topic word)."""
         names = _name_words(p)
         asked = {w for w in q.topic_words if w not in names}
-        said = set().union(*(content_words(u.text) for u in shown)) - names if shown else set()
+        said = set().union(*(unit_words(u.text) for u in shown)) - names if shown else set()
         for u in units_of(p):
             if u.key != "caution" or u.unknown:
                 continue
-            words = set(content_words(u.text)) - names - set(ASPECT_WORDS)
+            words = set(unit_words(u.text)) - names - ASPECT_WORDS
             if words & asked or (len(words & said) >= 2):
                 return u
         return None

@@ -133,7 +133,7 @@ def units_of(p: Procedure) -> tuple[Unit, ...]:
 
 
 @lru_cache(maxsize=8192)
-def _unit_words(text: str) -> frozenset[str]:
+def unit_words(text: str) -> frozenset[str]:
     return frozenset(content_words(text))
 
 
@@ -154,6 +154,13 @@ class Composer:
         self.embedder = embedder
         self._vectors: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
+
+    def vector(self, text: str) -> np.ndarray:
+        """One text's vector, kept (the summaries a foreign-language reply reorders)."""
+        if text not in self._vectors:
+            assert self.embedder is not None
+            self._vectors[text] = np.asarray(self.embedder.embed_documents([text])[0], dtype=np.float32)
+        return self._vectors[text]
 
     def warm(self, procedures: list[Procedure]) -> None:
         for p in procedures:
@@ -188,7 +195,7 @@ class Composer:
         for u, c, r in zip(units, cos, rel, strict=True):
             fits = [(aspect_fit(u, a) * (1.0 if i == 0 else 0.85), a) for i, a in enumerate(aspects)]
             best_fit, fit_aspect = max(fits, default=(0.0, None))
-            words = _unit_words(u.text)
+            words = unit_words(u.text)
             overlap = (sum(1 for w in topic if w in words) / len(topic)) if topic else 0.0
             s = W_ASPECT * best_fit + W_WORDS * overlap + W_MEANING * max(float(r), 0.0) * 4
             if u.key == "caution" or u.key == "contact":

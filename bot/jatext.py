@@ -66,6 +66,12 @@ def _bigrams(s: str) -> list[str]:
 
 def content_words(text: str) -> list[str]:
     """Normalised content words (no particles, auxiliaries, symbols or stop words)."""
+    return list(_content_words(text))
+
+
+@lru_cache(maxsize=8192)
+def _content_words(text: str) -> tuple[str, ...]:
+    # one request asks for the question's words in several places, and documents' sentences recur: Sudachi once
     words = []
     for m in analyze(normalize_query(text)):
         if m.pos in _SKIP_POS or m.pos not in _CONTENT_POS:
@@ -73,7 +79,7 @@ def content_words(text: str) -> list[str]:
         w = normalize(m.normalized)
         if w and w not in _STOP_WORDS and not (len(w) == 1 and not has_kanji(w)):
             words.append(w)
-    return words
+    return tuple(words)
 
 
 def keyword_terms(text: str) -> list[str]:

@@ -54,11 +54,16 @@ class Bot:
             Indexer(settings, embedder).update()
         return cls(settings, embedder)
 
-    def warm_up(self) -> None:
-        """Load what loads lazily (embedder weights, Sudachi's dictionary) so the first question is not slow."""
+    def warm_up(self, sentences: bool = True) -> None:
+        """Load what loads lazily (embedder weights, Sudachi's dictionary) so the first question is not slow;
+        ``sentences``: also the sentence vectors the composer compares questions with (about 1,000 sentences, ~2 s;
+        without them each document's are computed on its first question, ~40 ms)."""
         self.retriever.search("保育園の申込はいつまでですか")
         self.answerer.triage.assess("保育園の申込はいつまでですか")
-        # the sentence vectors the composer compares questions with (about 1,000 sentences, ~2 s once)
+        if sentences:
+            self.warm_sentences()
+
+    def warm_sentences(self) -> None:
         self.answerer.composer.warm(list(self.generation.kb.procedures.values()))
 
     def refresh(self) -> bool:

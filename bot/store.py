@@ -59,6 +59,7 @@ class VectorStore:
         self.location = location
         self._client = _client(Path(location.path) if location.path else None, location.host, location.port)
         self._col: Any = None
+        self._size: int | None = None
 
     def create(self) -> None:
         try:
@@ -80,6 +81,7 @@ class VectorStore:
         return self._col
 
     def add(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict[str, Any]], batch: int = 2000) -> None:
+        self._size = None
         for i in range(0, len(ids), batch):
             self.collection.add(
                 ids=ids[i : i + batch], embeddings=vectors[i : i + batch], metadatas=metadatas[i : i + batch]
@@ -90,7 +92,9 @@ class VectorStore:
 
     def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """Nearest chunks as (chunk id, cosine similarity), best first."""
-        k = max(1, min(k, self.count()))
+        if self._size is None:  # a serving generation never changes: count once (~1 ms a call on this machine)
+            self._size = self.count()
+        k = max(1, min(k, self._size))
         res = self.collection.query(query_embeddings=[vector], n_results=k, include=["distances"])
         return [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)]
 

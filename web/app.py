@@ -46,10 +46,11 @@ ADMIN_MAX_BODY_BYTES = 6 * 1024 * 1024  # uploads of ward PDFs / Word files and 
 def _load_bot(app: FastAPI, settings: Settings) -> None:
     try:
         loaded = Bot.build_if_missing(settings)
-        loaded.warm_up()  # load the embedder weights and Sudachi now, not in the first parent's request
+        loaded.warm_up(sentences=False)  # the embedder weights and Sudachi now, not in the first parent's request
         loaded.curated = getattr(app.state, "curated", None)
         app.state.bot = loaded
         log.info("bot ready on index generation %s", app.state.bot.generation.id)
+        loaded.warm_sentences()  # while already serving: a document's first question would otherwise pay ~40 ms
     except Exception as e:  # noqa: BLE001 - reported by /readyz and the log; the process stays up for /healthz
         log.exception("the bot could not be loaded")
         app.state.bot_error = f"{type(e).__name__}: {e}"
