@@ -653,7 +653,7 @@ class Answerer:
         """(verdict, its sentence, the unit that decides it) — see bot.eligibility; None when nothing settles it."""
         # a sentence about the family's very case (「…引っ越してきた場合も、対象になりません」), when the message says
         # its situation plainly (a negated situation 「通っていない」 is not matched against 「通っている子は」)
-        plain = not NEGATED.search(q.text)
+        plain = not NEGATED.search(q.text) and "eligibility" in q.aspects
         situation = [x for x in answers[:3] if x.words >= 0.5 and not x.unit.unknown and plain]
         for x in situation:
             if NEGATIVE.search(x.unit.text):

@@ -138,6 +138,9 @@ class Family:
 
 
 _AGE_MONTHS = re.compile(r"(?:生後|せいご)?\s*" + _NUM + r"\s*(?:か|ヶ|ケ|カ|ヵ|ケ)?月")
+_CHILD_AFTER = re.compile(
+    r"(の(子|娘|息子|赤|あか|こ|双子|男|女|長|次)|です|になり|になる|になった|児|で[、,]|くらい|ぐらい|、|,|\s)"
+)
 _AGE_YEARS = re.compile(_NUM + r"\s*(?:歳|才|さい)(?:\s*" + _NUM + r"\s*(?:か|ヶ|ケ|カ|ヵ)月)?")
 _SCHOOL = re.compile(r"(小|中|高)(?:学|校)?\s*" + _NUM + r"(?:年|ねん)?(?:生)?")
 _SCHOOL_WORD = {"小学生": "elementary", "中学生": "junior_high", "高校生": "high", "未就学": "preschool",
@@ -161,8 +164,11 @@ def family_facts(text: str) -> Family:
     for m in _AGE_MONTHS.finditer(t):
         if "歳" in t[max(0, m.start() - 3) : m.start()]:
             continue
+        after = t[m.end() : m.end() + 3]
+        if not ("生後" in m.group(0) or _CHILD_AFTER.match(after)):
+            continue  # 「2か月分滞納」「3か月前に」 are not an age
         value = _num(m.group(1))
-        if value <= 36 and ("生後" in m.group(0) or "か月" in m.group(0) or "ヶ月" in m.group(0)):
+        if value <= 36:
             months = value if months is None else min(months, value)
     school = year = None
     if (sm := _SCHOOL.search(t)) is not None:
