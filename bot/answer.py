@@ -418,7 +418,9 @@ class Answerer:
             return self._compose(q, kb.procedures[prev_topic], debug, "follow-up: the question keeps the topic")
         dense = cands[0].dense_raw if cands else 0.0
         p_out = self.scope.p_out(q.text)
-        by_meaning = p_out is not None and p_out >= self.t.out_of_scope_sure and dense < self.t.in_scope_sure_dense
+        covered = bool(cands) and cands[0].coverage >= 0.8  # a document holds (nearly) every word of the question
+        by_meaning = (p_out is not None and p_out >= self.t.out_of_scope_sure and dense < self.t.in_scope_sure_dense
+                      and not covered)  # fmt: skip
         by_word = oos is OutOfScope.OTHER_TOPIC and (dense < self.t.in_scope_dense or (p_out or 0.0) >= 0.5)
         if by_meaning or by_word:
             # by meaning (the scope model), or a word of another topic (住民票, 住民税, 塾) that the meaning does not
@@ -480,8 +482,8 @@ class Answerer:
     def _prefer_named(self, q: str, cands: list[Candidate]) -> list[Candidate]:
         """A service the question names (its title or an alias) leads when retrieval ranked it lower: naming beats
         similarity (「ファミリー・サポートで預けると1時間いくら」 is about ファミサポ, not the nearest childcare page)."""
-        if not cands or self._names(q, cands[0].doc_id):
-            return cands
+        if not cands or self._names(q, cands[0].doc_id) or cands[0].coverage >= 0.9:
+            return cands  # the top document names itself, or holds every word of the question
         named = [c for c in cands[:5] if self._names(q, c.doc_id)]
         if len(named) != 1:
             return cands
@@ -572,6 +574,7 @@ class Answerer:
         else:
             known = [x for x in answers if not x.unit.unknown]
             fitting = [x for x in known if primary in (None, "what") or x.fits is not None]
+            about: list[Scored] = []
             if primary not in (None, "what"):  # the unit that answers the first asked aspect leads, if there is one
                 fitting = [x for x in fitting if aspect_fit(x.unit, primary) > 0]
                 about = [x for x in answers if aspect_fit(x.unit, primary) > 0]
@@ -593,8 +596,10 @@ class Answerer:
             if fitting:
                 shown = [_with_antecedent(fitting[0].unit, p)]
             elif (primary in SPECIFIC_ASPECTS and (primary in q.sure or any(x.unit.unknown for x in answers[:1]))
-                  and not self._strong(known)):  # fmt: skip
-                # the document has nothing on the detail the parent surely asked: say so (its own words if any)
+                  and not self._strong(known) and (q.lang == "ja" or about)):  # fmt: skip
+                # the document has nothing on the detail the parent surely asked: say so (its own words if any). For
+                # another language the Japanese sentences cannot match its words, so only the document's own
+                # "not known" sentence on that detail counts.
                 unknown = True
                 gap_unit = next((x.unit for x in answers if x.unit.unknown and aspect_fit(x.unit, primary) > 0), None)
                 shown = [gap_unit] if gap_unit else []

@@ -82,12 +82,7 @@ class AspectModel:
 
         texts = [r["text"] for r in rows]
         vec = NgramVectorizer.fit(texts)
-        chr_rows = [vec.row(t) for t in texts]
-        indptr = np.cumsum([0] + [len(i) for i, _ in chr_rows])
-        chr_m = csr_matrix(
-            (np.concatenate([v for _, v in chr_rows]), np.concatenate([i for i, _ in chr_rows]), indptr),
-            shape=(len(texts), len(vec.vocabulary)),
-        )
+        chr_m = vec.matrix(texts)
         emb = vectors if vectors is not None else embed_texts(embedder, texts)
         x = hstack([csr_matrix(emb), chr_m]).tocsr()
         labels = sorted({a for r in rows for a in r["aspects"]})
@@ -128,23 +123,29 @@ def names_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile("|".join(re.escape(n) for n in keep)) if keep else None
 
 
+def load_for(embedder: EmbeddingModel | None, artifact: Path | None, fallback: str) -> AspectModel | None:
+    """The artifact's model when it loads and was trained with this embedder; otherwise None, logged with what the
+    bot does instead (a broken artifact must never stop an answer)."""
+    if artifact is None or embedder is None:
+        return None
+    try:
+        model = AspectModel.load(artifact)
+    except AspectModelError as e:
+        log.error("%s: %s", fallback, e)
+        return None
+    if model.embedder_identity != embedder.identity:
+        log.warning("%s: %s was trained with %s, the embedder is %s", fallback, artifact.name,
+                    model.embedder_identity, embedder.identity)  # fmt: skip
+        return None
+    return model
+
+
 class AspectReader:
     """Model labels first (most probable first), then the cue words' labels the model does not rule out."""
 
     def __init__(self, embedder: EmbeddingModel | None, artifact: Path | None = ARTIFACT):
-        self.model: AspectModel | None = None
         self.embedder = embedder
-        if artifact is not None and embedder is not None:
-            try:
-                model = AspectModel.load(artifact)
-            except AspectModelError as e:
-                log.error("aspects come from cue words only: %s", e)
-            else:
-                if model.embedder_identity == embedder.identity:
-                    self.model = model
-                else:
-                    log.warning("aspect model was trained with %s, the embedder is %s: cue words only",
-                                model.embedder_identity, embedder.identity)  # fmt: skip
+        self.model = load_for(embedder, artifact, "aspects come from cue words only")
 
     def read(self, text: str, cues: list[str], names: re.Pattern[str] | None = None) -> tuple[list[str], set[str]]:
         """(aspects, the ones the model is sure of). ``names``: the knowledge's service names (titles and aliases),
@@ -176,15 +177,8 @@ class ScopeReader:
     """P(the message is not about childcare), from the scope model; None when the model is absent or fails."""
 
     def __init__(self, embedder: EmbeddingModel | None, artifact: Path | None = SCOPE_ARTIFACT):
-        self.model: AspectModel | None = None
         self.embedder = embedder
-        if artifact is not None and embedder is not None:
-            try:
-                model = AspectModel.load(artifact)
-            except AspectModelError as e:
-                log.error("scope is decided by retrieval and word lists only: %s", e)
-            else:
-                self.model = model if model.embedder_identity == embedder.identity else None
+        self.model = load_for(embedder, artifact, "scope is decided by retrieval and word lists only")
 
     def p_out(self, text: str) -> float | None:
         if self.model is None or self.embedder is None or not text.strip():

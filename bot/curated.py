@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from bot.answer import AnswerKind, AnswerResult, Citation, Handoff, OfficeContact, render_text
 from bot.knowledge import KnowledgeBase
 from bot.logstore import curated_answers
-from bot.safety import detect_emergency, detect_out_of_scope
+from bot.safety import OutOfScope, detect_emergency, detect_out_of_scope
 from bot.textnorm import normalize
 
 DEFAULT_THRESHOLD = 0.6
@@ -163,7 +163,10 @@ class CuratedAnswers:
         q = question.strip()
         ward = kb.ward
         others = (ward.name, ward.other_municipalities) if ward else ("", ())
-        if not q or detect_emergency(q) or detect_out_of_scope(q, *others):
+        # refused outright: injection, diagnosis, another municipality. Another topic's word (駐輪, 住民票) is not a
+        # reason to skip an answer staff wrote for this very question.
+        oos = detect_out_of_scope(q, *others) if q else None
+        if not q or detect_emergency(q) or (oos is not None and oos is not OutOfScope.OTHER_TOPIC):
             return None
         hit = self.match(q, today)
         if hit is None:

@@ -12,6 +12,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -63,6 +64,17 @@ class NgramVectorizer:
         vocab = sorted(g for g, c in df.items() if c >= min_df)
         idf = np.array([math.log((1 + n) / (1 + df[g])) + 1 for g in vocab], dtype=np.float32)
         return cls(vocab, idf)
+
+    def matrix(self, texts: Sequence[str]) -> Any:
+        """The rows of ``texts`` as one scipy CSR matrix (training only)."""
+        from scipy.sparse import csr_matrix
+
+        rows = [self.row(t) for t in texts]
+        indptr = np.cumsum([0] + [len(i) for i, _ in rows])
+        return csr_matrix(
+            (np.concatenate([v for _, v in rows]), np.concatenate([i for i, _ in rows]), indptr),
+            shape=(len(texts), len(self.vocabulary)),
+        )
 
     def row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
         counts = Counter(self.index[g] for g in ngrams(text) if g in self.index)

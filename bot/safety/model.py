@@ -194,12 +194,7 @@ class TriageModel:
 
         texts = [r["text"] for r in rows]
         vec = NgramVectorizer.fit(texts)
-        chr_rows = [vec.row(t) for t in texts]
-        indptr = np.cumsum([0] + [len(i) for i, _ in chr_rows])
-        chr_m = csr_matrix(
-            (np.concatenate([v for _, v in chr_rows]), np.concatenate([i for i, _ in chr_rows]), indptr),
-            shape=(len(texts), len(vec.vocabulary)),
-        )
+        chr_m = vec.matrix(texts)
         emb = embed_texts(embedder, texts)
         x = hstack([csr_matrix(emb), chr_m * chr_weight]).tocsr()
         levels = [r["level"] for r in rows]
