@@ -45,7 +45,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from bot.answer import Turn
+    from bot.results import Turn
     from bot.service import Bot
 
     bot = Bot.build_if_missing(Settings())

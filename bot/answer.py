@@ -1,7 +1,11 @@
-"""Deciding the kind of reply and composing it from the knowledge, with a hand-off to the right form or office.
+"""Deciding the kind of reply, top to bottom, and putting it together.
 
-Order of decisions: emergency → out of scope → clarify → no answer → answer. Answers are extractive: every sentence
-comes from the cited document's sections, so no number, date or amount appears that the document does not contain.
+``Answerer.answer``: safety triage (bot.safety) → ``understand`` (bot.question: language, aspects, family facts,
+parts) → ``_respond`` (one part, or each part and a merged reply) → ``_decide`` per part: out of scope (rules, the
+scope model) → follow-up on the previous document → retrieval (bot.retrieve) → clarify → no answer → ``_compose``
+(bot.compose picks the sentences, bot.eligibility the verdict) → ``_localize`` (the parent's language first).
+The result types and the one text renderer live in bot.results. Answers are extractive: every sentence comes from
+the cited document, so no number, date or amount appears that the document does not contain.
 """
 
 from __future__ import annotations
@@ -10,9 +14,7 @@ import dataclasses
 import re
 import time
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, field
-from datetime import date
-from enum import StrEnum
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -48,141 +50,24 @@ from bot.eligibility import (
 )
 from bot.index import Generation
 from bot.jatext import content_words
-from bot.knowledge import Office, Procedure
-from bot.publishers import LABELS as PUBLISHER_LABELS
-from bot.publishers import publisher_type
+from bot.knowledge import Procedure
 from bot.question import ASPECT_LABELS, ASPECT_WORDS, Question, analyse, cue_aspects
+from bot.results import (  # noqa: F401 - re-exported: bot.answer was where these lived
+    AnswerKind,
+    AnswerResult,
+    Choice,
+    Citation,
+    EmergencyNumber,
+    Handoff,
+    OfficeContact,
+    Turn,
+    _fmt_date,
+    render_text,
+)
 from bot.retrieve import Candidate, Retriever
 from bot.safety import OutOfScope, SafetyDecision, Triage, detect_out_of_scope, mentions_childcare
 from bot.textnorm import nfkc, normalize, normalize_query
-from bot.ward import EmergencyLine, WardProfile
-
-
-class AnswerKind(StrEnum):
-    ANSWER = "answer"
-    CLARIFY = "clarify"
-    EMERGENCY = "emergency"
-    OUT_OF_SCOPE = "out_of_scope"
-    NO_ANSWER = "no_answer"
-
-
-@dataclass(frozen=True)
-class Citation:
-    doc_id: str
-    title: str
-    url: str
-    as_of: str  # ISO date shown to parents as 「情報の時点」 (the checked date when the source page has none)
-    checked: str
-    as_of_known: bool = True
-    publisher: str = "private"  # bot.publishers type of the cited page
-
-    @classmethod
-    def of(cls, p: Procedure, ward: WardProfile | None = None) -> Citation:
-        kind = publisher_type(p.url, ward.hosts, ward.councillor_hosts) if ward else publisher_type(p.url)
-        return cls(p.id, p.title, p.url, p.date_shown.isoformat(), p.checked.isoformat(), p.as_of is not None, kind)
-
-    @property
-    def publisher_label(self) -> str:
-        return PUBLISHER_LABELS[self.publisher]
-
-
-@dataclass(frozen=True)
-class Handoff:
-    form_id: str
-    title: str
-    url: str
-    channel: str
-    requires: list[str]
-    prepare: list[str]
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class OfficeContact:
-    id: str
-    name: str
-    phone: str | None
-    hours: str | None
-    url: str | None
-    address: str | None
-
-    @classmethod
-    def of(cls, o: Office) -> OfficeContact:
-        return cls(o.id, o.name, o.phone, o.hours, o.url, o.address)
-
-
-@dataclass(frozen=True)
-class Choice:
-    label: str
-    query: str
-    doc_id: str | None = None
-
-
-@dataclass(frozen=True)
-class EmergencyNumber:
-    label: str
-    number: str
-
-    @property
-    def tel(self) -> str:
-        return "tel:" + self.number.replace("#", "%23").replace("-", "")
-
-
-@dataclass
-class AnswerResult:
-    question: str
-    kind: AnswerKind
-    text: str
-    body: list[str] = field(default_factory=list)
-    citations: list[Citation] = field(default_factory=list)
-    handoff: Handoff | None = None
-    office: OfficeContact | None = None
-    choices: list[Choice] = field(default_factory=list)
-    suggestions: list[Choice] = field(default_factory=list)
-    emergency_numbers: list[EmergencyNumber] = field(default_factory=list)
-    topic: str | None = None
-    aspects: list[str] = field(default_factory=list)
-    sections: list[str] = field(default_factory=list)
-    reason: str = ""
-    candidates: list[dict[str, Any]] = field(default_factory=list)
-    latency_ms: float = 0.0
-    llm_reason: str = ""  # why the LLM text was used or not ("" when no LLM is configured)
-    lang: str = "ja"  # the language the reply leads in
-    emergency_title: str = ""  # the heading over the emergency numbers, in that language
-    details: list[str] = field(default_factory=list)  # what 「くわしく」 opens (not part of the short text)
-    verdict: str = ""  # "eligible" / "not_eligible" / "depends" when the reply leads with an eligibility verdict
-    source_texts: list[str] = field(default_factory=list, repr=False)
-
-    def to_contract(self) -> dict[str, Any]:
-        """The command-line JSON contract (other tools depend on these keys exactly)."""
-        return {
-            "question": self.question,
-            "kind": self.kind.value,
-            "answer": self.text,
-            "citations": [{"doc_id": c.doc_id, "title": c.title, "url": c.url} for c in self.citations],
-            "handoff": (
-                {"form_id": self.handoff.form_id, "title": self.handoff.title, "url": self.handoff.url}
-                if self.handoff
-                else None
-            ),
-            "latency_ms": round(self.latency_ms, 2),
-        }
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["kind"] = self.kind.value
-        d.pop("source_texts", None)
-        d["emergency_numbers"] = [{"label": e.label, "number": e.number, "tel": e.tel} for e in self.emergency_numbers]
-        return d
-
-
-@dataclass(frozen=True)
-class Turn:
-    """What multi-turn needs to remember of an earlier exchange: the question and the document it was about."""
-
-    question: str
-    topic: str | None
-
+from bot.ward import EmergencyLine
 
 # --- what was asked: bot.question (aspects, family facts, parts) ----------------------------------------------------
 
@@ -195,38 +80,6 @@ SPECIFIC_ASPECTS = ("amount", "payment_date", "deadline", "hours", "documents", 
 def detect_aspects(question: str) -> list[str]:
     """The cue-word aspects of a question (staff tools; the answer path also runs the learned model)."""
     return cue_aspects(question)
-
-
-# --- composing ----------------------------------------------------------------------------------------------------
-
-
-def _fmt_date(iso: str) -> str:
-    d = date.fromisoformat(iso)
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
-def render_text(r: AnswerResult) -> str:
-    """The plain text of a reply: its paragraphs, then one 出典 line per citation (with the page's date, or "date
-    unknown" and when staff checked it), the next step and the office. Composed, curated and LLM answers all use it."""
-    lines = list(r.body)
-    for c in r.citations:
-        when = (
-            f"{_fmt_date(c.as_of)}時点の情報"
-            if c.as_of_known
-            else f"ページの更新日は不明({_fmt_date(c.checked)}に確認)"
-        )
-        lines.append(f"出典:{c.title}({c.publisher_label}、{c.url}){when}")
-    if r.handoff:
-        need = f"(必要:{'、'.join(r.handoff.requires)})" if r.handoff.requires else ""
-        lines.append(f"次の手続き:{r.handoff.title}{need} {r.handoff.url}")
-    if r.office:
-        parts = [
-            r.office.name,
-            *([f"電話 {r.office.phone}"] if r.office.phone else []),
-            *([r.office.hours] if r.office.hours else []),
-        ]
-        lines.append("問い合わせ:" + "、".join(parts))
-    return "\n".join(line for line in lines if line)
 
 
 @dataclass(frozen=True)
@@ -528,7 +381,7 @@ class Answerer:
         for fid in p.forms:
             f = self.gen.kb.forms.get(fid)
             if f:
-                return Handoff(f.id, f.title, f.url, f.channel, list(f.requires), list(f.prepare), f.note)
+                return Handoff(f.id, f.title, f.url, f.channel, list(f.requires), list(f.prepare), f.note, f.kind)
         return None
 
     def _finish(self, r: AnswerResult, docs: list[Procedure]) -> AnswerResult:

@@ -17,9 +17,9 @@ from datetime import UTC, date, datetime
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 
-from bot.answer import AnswerKind, AnswerResult, Citation, Handoff, OfficeContact, render_text
 from bot.knowledge import KnowledgeBase
 from bot.logstore import curated_answers
+from bot.results import AnswerKind, AnswerResult, Citation, Handoff, OfficeContact, render_text
 from bot.safety import OutOfScope, detect_emergency, detect_out_of_scope
 from bot.textnorm import normalize
 
@@ -176,7 +176,16 @@ class CuratedAnswers:
         citations = [Citation.of(p, ward) for p in docs]
         form = kb.forms.get(ca.form_id or "")
         handoff = (
-            Handoff(form.id, form.title, form.url, form.channel, list(form.requires), list(form.prepare), form.note)
+            Handoff(
+                form.id,
+                form.title,
+                form.url,
+                form.channel,
+                list(form.requires),
+                list(form.prepare),
+                form.note,
+                form.kind,
+            )
             if form
             else None
         )

@@ -94,6 +94,12 @@ class Form:
     prepare: tuple[str, ...] = ()
     procedures: tuple[str, ...] = ()
     note: str | None = None
+    # "application": a form or booking system where the parent applies; "information": a page that explains it.
+    # Missing means "information": the chat never claims an online application nobody confirmed.
+    kind: str = "information"
+
+
+FORM_KINDS = ("application", "information")
 
 
 @dataclass(frozen=True)
@@ -490,6 +496,10 @@ def load_forms(path: Path, rel: str, problems: list[Problem]) -> tuple[dict[str,
         if not re.match(r"^https?://\S+$", str(item["url"])):
             problems.append(Problem(rel, line, f"form '{fid}': url is not an http(s) URL"))
             continue
+        kind = str(item.get("kind") or "information")
+        if kind not in FORM_KINDS:
+            problems.append(Problem(rel, line, f"form '{fid}': kind must be one of {', '.join(FORM_KINDS)}"))
+            continue
         try:
             forms[fid] = Form(
                 id=fid,
@@ -500,6 +510,7 @@ def load_forms(path: Path, rel: str, problems: list[Problem]) -> tuple[dict[str,
                 prepare=_str_list(item.get("prepare")),
                 procedures=_str_list(item.get("procedures")),
                 note=_opt_str(item, "note"),
+                kind=kind,
             )
             lines[fid] = line
         except ValueError as e:

@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from bot import messages
-from bot.answer import AnswerKind, AnswerResult, Citation, render_text
 from bot.config import Settings
 from bot.grounding import Violation, check_citations, check_grounded
 from bot.knowledge import KnowledgeBase
+from bot.results import AnswerKind, AnswerResult, Citation, render_text
 from bot.safety import OutOfScope, detect_out_of_scope, mask_pii
 from bot.tokens import count_tokens
 

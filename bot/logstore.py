@@ -67,7 +67,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.answer import AnswerResult, Turn
+from bot.results import AnswerResult, Turn
 from bot.safety import mask_pii
 
 SESSION_ID_MAX = 64

@@ -22,11 +22,11 @@ from typing import Any
 
 import yaml
 
-from bot.answer import AnswerResult
 from bot.config import Settings
 from bot.embeddings import EmbeddingModel
 from bot.index import Indexer, IngestReport
 from bot.knowledge import ID_RE, KnowledgeBase, KnowledgeError, Problem, load_knowledge, split_front_matter
+from bot.results import AnswerResult
 
 log = logging.getLogger("bot.publish")
 

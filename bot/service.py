@@ -13,11 +13,12 @@ import time
 from datetime import date
 from typing import Protocol
 
-from bot.answer import Answerer, AnswerKind, AnswerResult, Turn
+from bot.answer import Answerer
 from bot.config import Settings
 from bot.embeddings import EmbeddingModel, get_embedder
 from bot.index import Generation, Indexer, current_generation
 from bot.knowledge import KnowledgeBase
+from bot.results import AnswerKind, AnswerResult, Turn
 from bot.retrieve import Retriever
 
 log = logging.getLogger("bot")

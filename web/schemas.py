@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
-from bot.answer import AnswerResult
 from bot.logstore import COMMENT_MAX, SESSION_ID_MAX
+from bot.results import AnswerResult
 
 MESSAGE_MAX = 500
 
@@ -60,6 +60,7 @@ class Handoff(BaseModel):
     requires: list[str]
     prepare: list[str]
     needs_my_number_card: bool
+    kind: str = Field("information", description="application: an online form; information: a page about it.")
 
 
 class Office(BaseModel):
@@ -144,6 +145,7 @@ class ChatResponse(BaseModel):
                     requires=list(h.requires),
                     prepare=list(h.prepare),
                     needs_my_number_card=any("マイナンバー" in x for x in h.requires),
+                    kind=h.kind,
                 )
                 if h
                 else None
