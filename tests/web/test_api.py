@@ -476,3 +476,12 @@ def test_the_page_follows_accept_language_on_first_visit(client: httpx.Client, h
     page = client.get("/", headers={"Accept-Language": header}).text
     assert f'data-default="{selected}"' in page
     assert re.search(rf'<option value="{re.escape(selected)}" selected>', page)
+
+
+def test_only_a_confirmed_online_form_is_offered_as_one(client: httpx.Client) -> None:
+    d = ask(client, "児童手当の申請方法を教えて")
+    assert d["handoff"]["form_id"] == "mynaportal-jidouteate" and d["handoff"]["kind"] == "application"
+    assert "次の手続き(オンライン申請):" in d["answer"]
+    d = ask(client, "こどもクラブの申し込み方法は?")
+    assert d["handoff"]["kind"] == "information" and "くわしくは区のページ:" in d["answer"]
+    assert "オンライン申請)" not in d["answer"]
