@@ -120,6 +120,7 @@ def test_symlinks_huge_documents_and_bad_encoding_are_refused(knowledge_copy: Pa
 
 def test_a_form_kind_must_be_application_or_information(knowledge_copy: Path) -> None:
     forms = knowledge_copy / "forms.yaml"
-    forms.write_text(forms.read_text(encoding="utf-8").replace("kind: application", "kind: online", 1), encoding="utf-8")
+    text = forms.read_text(encoding="utf-8")
+    forms.write_text(text.replace("\n    kind: application", "\n    kind: online", 1), encoding="utf-8")
     kb = load_knowledge(knowledge_copy, TODAY)
     assert any("kind must be one of application, information" in p.message for p in kb.errors)
