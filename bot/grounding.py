@@ -31,7 +31,7 @@ class Violation:
         return f"{self.kind}: {self.fact}"
 
 
-def _ascii_digits(text: str) -> str:
+def ascii_digits(text: str) -> str:
     """Digits of any script as ASCII (Devanagari २४ is 24): NFKC leaves them alone."""
     if text.isascii():
         return text
@@ -45,7 +45,7 @@ def _ascii_digits(text: str) -> str:
 
 def normalize_numbers(text: str) -> str:
     """NFKC, no thousands separators, 万/千 expanded, eras as R/H: the form both sides are compared in."""
-    t = _ascii_digits(nfkc(text))
+    t = ascii_digits(nfkc(text))
     t = re.sub(r"(?<=\d),(?=\d{3})", "", t)
     t = t.replace("ヵ月", "か月").replace("ヶ月", "か月").replace("ケ月", "か月").replace("カ月", "か月")
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from bot.grounding import ascii_digits
 from bot.jatext import analyze, content_words
 from bot.textnorm import nfkc, normalize, to_hiragana
 
@@ -155,12 +156,25 @@ _MOVED_AFTER = re.compile(r"((生まれ|うまれ|出産し|産ん|うん)(て|�
 _SINGLE = re.compile(r"(ひとり親|一人親|シングル|母子家庭|父子家庭|離婚)")
 
 
+# A child's age written in the other supported languages: 「5岁/5歲」, 「5살」「5세」, "5 years old", "15-month-old",
+# "5 tuổi", "5 taon", "5 anos", "5 barsa/वर्ष", and months ("8 months", "8 tháng", "8 buwan", "8 meses", "8 महिना").
+_AGE_YEARS_OTHER = re.compile(r"(\d{1,2})\s*(?:岁|歲|살|세|-?\s*(?:years?|yrs?)[- ]?old|tuổi|taon|anos|barsa|वर्ष)",
+                              re.IGNORECASE)  # fmt: skip
+_AGE_MONTHS_OTHER = re.compile(r"(\d{1,2})\s*-?\s*(?:months?(?:[- ]old)?|tháng tuổi|buwan|meses|mahina|महिना|个月|個月|개월)",
+                               re.IGNORECASE)  # fmt: skip
+
+
 def family_facts(text: str) -> Family:
-    t = nfkc(text)
+    t = ascii_digits(nfkc(text))
     months: int | None = None
     for m in _AGE_YEARS.finditer(t):
         value = _num(m.group(1)) * 12 + (_num(m.group(2)) if m.group(2) else 0)
         months = value if months is None else min(months, value)
+    for m in _AGE_YEARS_OTHER.finditer(t):
+        months = int(m.group(1)) * 12 if months is None else min(months, int(m.group(1)) * 12)
+    for m in _AGE_MONTHS_OTHER.finditer(t):
+        if int(m.group(1)) <= 36:
+            months = int(m.group(1)) if months is None else min(months, int(m.group(1)))
     for m in _AGE_MONTHS.finditer(t):
         if "歳" in t[max(0, m.start() - 3) : m.start()]:
             continue

@@ -35,6 +35,10 @@ from bot.service import Bot
         ("出産したあとで台東区に引っ越してきました", Family(lives_in_ward=True, moved_in_after_birth=True)),
         ("住民票はまだ前の区にあります", Family(lives_in_ward=False)),
         ("児童手当はいくら?", Family()),
+        ("baby 10 months, can we use it?", Family(child_age_months=10)),
+        ("아이가 4살이에요", Family(child_age_months=48)),
+        ("छोरा ४ वर्षको छ", Family(child_age_months=48)),  # Devanagari digits
+        ("meu filho de 2 anos", Family(child_age_months=24)),
     ],
 )
 def test_family_facts(text: str, expected: Family) -> None:
