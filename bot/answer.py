@@ -319,7 +319,9 @@ class Answerer:
         top = cands[0] if cands else None
         if top is None or top.doc_id == prev:
             return True
-        if q.continues:  # 「3人目だと?」「じゃあ日曜日は?」: only another service's own title changes the topic
+        if (
+            q.continues or q.anaphoric
+        ):  # 「3人目だと?」「それって夫も?」: only another service's title changes the topic
             return not _name_in(self.gen.kb.procedures[top.doc_id].title, q.normalized)
         if self._names(q.text, top.doc_id):
             return False
@@ -441,7 +443,7 @@ class Answerer:
             if (
                 by_words is not None
                 and by_words.words >= 0.5
-                and len(topic) >= 2
+                and (len(topic) >= 2 or (len(topic) == 1 and len(topic[0]) >= 3))  # 「先着順」 alone is specific
                 and (fitting or primary in (None, "what"))
                 and (not fitting or by_words.words >= fitting[0].words + 0.25)
             ):
