@@ -776,8 +776,11 @@ def _name_words(p: Procedure) -> frozenset[str]:
 
 def _name_in(name: str, folded_text: str) -> bool:
     """A name occurs in normalised text; an alias written with spaces (「こども園 給食費」) needs each of its pieces."""
-    pieces = [normalize(x) for x in nfkc(name).split()]
-    return bool(pieces) and all(len(x) >= 2 and x in folded_text for x in pieces)
+    pieces = [
+        normalize(x).replace("・", "") for x in nfkc(name).split()
+    ]  # 「ファミリー・サポート」 = ファミリーサポート
+    text = folded_text.replace("・", "")
+    return bool(pieces) and all(len(x) >= 2 and x in text for x in pieces)
 
 
 def _doc_text(p: Procedure) -> str:
