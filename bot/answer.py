@@ -383,7 +383,7 @@ class Answerer:
         for fid in p.forms:
             f = self.gen.kb.forms.get(fid)
             if f:
-                return Handoff(f.id, f.title, f.url, f.channel, list(f.requires), list(f.prepare), f.note, f.kind)
+                return Handoff.of(f, self.gen.kb.ward)
         return None
 
     def _finish(self, r: AnswerResult, docs: list[Procedure]) -> AnswerResult:

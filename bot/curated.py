@@ -175,20 +175,7 @@ class CuratedAnswers:
         docs = [kb.procedures[d] for d in ca.doc_ids if d in kb.procedures]
         citations = [Citation.of(p, ward) for p in docs]
         form = kb.forms.get(ca.form_id or "")
-        handoff = (
-            Handoff(
-                form.id,
-                form.title,
-                form.url,
-                form.channel,
-                list(form.requires),
-                list(form.prepare),
-                form.note,
-                form.kind,
-            )
-            if form
-            else None
-        )
+        handoff = Handoff.of(form, ward) if form else None
         office_src = next((kb.offices[p.office] for p in docs if p.office and p.office in kb.offices), None)
         body = [line for line in ca.answer.splitlines() if line.strip()]
         result = AnswerResult(

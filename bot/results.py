@@ -10,7 +10,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
-from bot.knowledge import Office, Procedure
+from bot.knowledge import Form, Office, Procedure
 from bot.publishers import LABELS as PUBLISHER_LABELS
 from bot.publishers import publisher_type
 from bot.ward import WardProfile
@@ -54,10 +54,27 @@ class Handoff:
     prepare: list[str]
     note: str | None = None
     kind: str = "information"  # "application" (an online form) or "information" (a page about it)
+    publisher: str = "private"  # bot.publishers type of the url
+
+    @classmethod
+    def of(cls, f: Form, ward: WardProfile | None = None) -> Handoff:
+        kind = publisher_type(f.url, ward.hosts, ward.councillor_hosts) if ward else publisher_type(f.url)
+        return cls(f.id, f.title, f.url, f.channel, list(f.requires), list(f.prepare), f.note, f.kind, kind)
 
     @property
     def is_form(self) -> bool:
         return self.kind == "application"
+
+    @property
+    def lead(self) -> str:
+        """What the text says before the link: an online application, or a page about it named by who wrote it."""
+        if self.is_form:
+            return "次の手続き(オンライン申請)"
+        return (
+            "くわしくは区のページ"
+            if self.publisher == "official_ward"
+            else f"くわしくは{PUBLISHER_LABELS[self.publisher]}"
+        )
 
 
 @dataclass(frozen=True)
@@ -168,8 +185,7 @@ def render_text(r: AnswerResult) -> str:
         lines.append(f"出典:{c.title}({c.publisher_label}、{c.url}){when}")
     if r.handoff:
         need = f"(必要:{'、'.join(r.handoff.requires)})" if r.handoff.requires else ""
-        lead = "次の手続き(オンライン申請)" if r.handoff.is_form else "くわしくは区のページ"
-        lines.append(f"{lead}:{r.handoff.title}{need} {r.handoff.url}")
+        lines.append(f"{r.handoff.lead}:{r.handoff.title}{need} {r.handoff.url}")
     if r.office:
         parts = [
             r.office.name,

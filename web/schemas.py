@@ -61,6 +61,7 @@ class Handoff(BaseModel):
     prepare: list[str]
     needs_my_number_card: bool
     kind: str = Field("information", description="application: an online form; information: a page about it.")
+    publisher: str = Field("private", description="Publisher type of the url (official_ward, councillor, ...).")
 
 
 class Office(BaseModel):
@@ -146,6 +147,7 @@ class ChatResponse(BaseModel):
                     prepare=list(h.prepare),
                     needs_my_number_card=any("マイナンバー" in x for x in h.requires),
                     kind=h.kind,
+                    publisher=h.publisher,
                 )
                 if h
                 else None

@@ -193,7 +193,8 @@
       part(card, ".handoff-title").textContent = h.title;
       part(card, ".handoff-link").href = h.url;
       // only a confirmed online form says 「オンラインで申請する」; an information page is 「区のページを見る」
-      part(card, ".handoff-label").textContent = h.kind === "application" ? "オンラインで申請する" : "区のページを見る";
+      part(card, ".handoff-label").textContent = h.kind === "application" ? "オンラインで申請する"
+        : (h.publisher === "official_ward" ? "区のページを見る" : "関連するページを見る");
       var req = part(card, ".handoff-requires");
       if (h.needs_my_number_card) {
         req.textContent = "マイナンバーカードが必要です。";
