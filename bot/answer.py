@@ -163,7 +163,7 @@ class Answerer:
             for c in r.citations[:2]:
                 tr = kb.procedures[c.doc_id].translation(lang) if c.doc_id in kb.procedures else None
                 if tr is not None:
-                    lead.append(f"{tr.title}: " + " ".join(self._answer_first(tr.summary, qvec)))
+                    lead.append(f"{tr.title}: " + " ".join(self._answer_first(tr.summary, qvec, q.aspects)))
             if not lead:
                 missing = True
                 lead.append(messages.reply_frame("no_summary", lang))
@@ -188,8 +188,9 @@ class Answerer:
         r.source_texts += [tr.summary for p in docs if (tr := p.translation(lang)) is not None]
         return r
 
-    def _answer_first(self, summary: str, qvec: Any) -> list[str]:
-        """The summary's sentences with the one closest in meaning to the question first."""
+    def _answer_first(self, summary: str, qvec: Any, aspects: tuple[str, ...] = ()) -> list[str]:
+        """The summary's sentences with the one closest in meaning to the question first (for an amount, date, time
+        or phone question, a sentence with a number is preferred: the summaries are short and all on topic)."""
         sentences = [x.strip() for x in _SUMMARY_SENTENCE.split(summary) if x.strip()]
         if len(sentences) < 2 or qvec is None:
             return sentences
@@ -197,7 +198,9 @@ class Answerer:
             sims = np.stack([self.composer.vector(x) for x in sentences]) @ qvec
         except Exception:  # noqa: BLE001 - the summary in its own order is still right
             return sentences
-        best = int(max(range(len(sentences)), key=lambda i: float(sims[i])))
+        numeric = bool(aspects) and aspects[0] in (*SPECIFIC_ASPECTS, "contact")
+        bonus = [0.15 if numeric and re.search(r"\d", x) else 0.0 for x in sentences]
+        best = int(max(range(len(sentences)), key=lambda i: float(sims[i]) + bonus[i]))
         return [sentences[best], *(x for i, x in enumerate(sentences) if i != best)]
 
     def _translated_choice(self, c: Choice, lang: str) -> Choice:
