@@ -64,6 +64,23 @@ def test_question_streams_an_answer_with_source_and_handoff(page: Any) -> None:
     assert "15,000円" in follow.locator(".msg-body").inner_text()
 
 
+def test_an_amount_list_is_a_list_and_the_rest_is_behind_kuwashiku(page: Any) -> None:
+    answer = ask(page, "児童手当はいくらもらえますか?")
+    items = answer.locator(".msg-body .msg-list li")
+    assert items.count() == 3 and "15,000円" in items.first.inner_text()
+    assert "- 3歳未満" not in answer.locator(".msg-body").inner_text()  # no raw Markdown dashes
+    more = answer.locator(".msg-details")
+    assert more.is_visible() and not more.locator(".msg-details-body").is_visible()
+    more.locator("summary").click()
+    assert "【" in more.locator(".msg-details-body").inner_text()
+
+
+def test_the_language_switch_answers_in_the_chosen_language(page: Any) -> None:
+    page.select_option("#lang-select", "en")
+    answer = ask(page, "児童手当はいくら?")
+    assert answer.locator(".msg-body p").first.inner_text().startswith("Child allowance")
+
+
 def test_suggestion_and_clarify_choices_are_buttons(page: Any) -> None:
     answer = ask(page, "手当")
     choices = answer.locator(".choices button")

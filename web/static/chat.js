@@ -111,13 +111,28 @@
     });
   }
 
+  // A paragraph whose lines after the first start with "- " is a sentence and its list (「次の金額です。」 + items):
+  // shown as a real list. With ふりがな on, the ruby segments keep the paragraph as one block.
+  function listParts(text) {
+    var lines = String(text).split("\n");
+    var items = lines.slice(1);
+    if (!items.length || !items.every(function (l) { return /^\s*[-・]\s+/.test(l); })) return null;
+    return { lead: lines[0], items: items.map(function (l) { return l.replace(/^\s*[-・]\s+/, ""); }) };
+  }
+
   function renderBody(view, paragraphs, ruby) {
     var body = part(view, ".msg-body");
     body.textContent = "";
     paragraphs.forEach(function (text, i) {
+      var list = ruby ? null : listParts(text);
       var p = el("p", "msg-paragraph");
-      fillParagraph(p, text, ruby ? ruby[i] : null);
+      fillParagraph(p, list ? list.lead : text, ruby ? ruby[i] : null);
       body.appendChild(p);
+      if (list) {
+        var ul = el("ul", "msg-list");
+        list.items.forEach(function (item) { ul.appendChild(el("li", null, item)); });
+        body.appendChild(ul);
+      }
     });
     view.dataset.ruby = ruby ? "1" : "";
     view._paragraphs = paragraphs;
