@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
-from bot.textnorm import fold_latin, has_kanji, normalize, normalize_query, to_hiragana
+from bot.textnorm import has_kanji, normalize, normalize_query, to_hiragana
 
 _CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞", "副詞", "接頭辞", "接尾辞", "代名詞"}
 _SKIP_POS = {"補助記号", "空白", "助詞", "助動詞"}
@@ -83,9 +83,8 @@ def _content_words(text: str) -> tuple[str, ...]:
 
 
 def keyword_terms(text: str) -> list[str]:
-    """Terms for BM25: ``w:`` content words, plus bigrams of the hiragana reading and of the surface. Latin letters
-    lose their accents on both sides (documents and questions), so "giu tre" finds 「giữ trẻ」."""
-    morphs = analyze(fold_latin(normalize_query(text)))
+    """Terms for BM25: ``w:`` content words, plus bigrams of the hiragana reading and of the surface."""
+    morphs = analyze(normalize_query(text))
     terms: list[str] = []
     read_runs: list[str] = []
     surf_runs: list[str] = []

@@ -54,18 +54,3 @@ _KANJI = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf々]")
 
 def has_kanji(text: str) -> bool:
     return bool(_KANJI.search(text))
-
-
-def fold_latin(text: str) -> str:
-    """Latin letters without their accents (Vietnamese typed without diacritics, 「tuổi」 = "tuoi"; "Quanto é" = "e"),
-    leaving every other script alone: Japanese kana keep their dakuten."""
-    if text.isascii():
-        return text
-    out = []
-    for ch in text:
-        if ch in "đĐ":
-            out.append("d" if ch == "đ" else "D")
-            continue
-        base = unicodedata.normalize("NFKD", ch)
-        out.append(base[0] if base[0].isascii() and base[0].isalpha() and len(base) > 1 else ch)
-    return "".join(out)
