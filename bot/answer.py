@@ -35,7 +35,7 @@ from bot.compose import (
     units_of,
 )
 from bot.eligibility import (
-    ASKS,
+    CONDITIONAL,
     EXCEPTION,
     INCOME_RULE,
     INCOME_STATED,
@@ -72,14 +72,7 @@ from bot.ward import EmergencyLine
 # --- what was asked: bot.question (aspects, family facts, parts) ----------------------------------------------------
 
 _SENTENCE = re.compile(r"(?<=[。!?])|\n")
-_UNKNOWN = UNKNOWN
-_SOURCE_TRUST = SOURCE_TRUST
 SPECIFIC_ASPECTS = ("amount", "payment_date", "deadline", "hours", "documents", "limits", "where")
-
-
-def detect_aspects(question: str) -> list[str]:
-    """The cue-word aspects of a question (staff tools; the answer path also runs the learned model)."""
-    return cue_aspects(question)
 
 
 @dataclass(frozen=True)
@@ -135,7 +128,11 @@ class Answerer:
         q = question.strip()
         token = _PINNED.set(self.retriever.generation)
         try:
-            decision = self.triage.assess(q) if safety is True else (safety or None)
+            if safety is True:
+                decision, detected = self.triage.examine(q)
+                lang = lang or detected
+            else:
+                decision = safety or None
             result = self.emergency(q, decision) if decision else self._respond(self.understand(q, lang), history or [])
         finally:
             _PINNED.reset(token)
@@ -180,9 +177,7 @@ class Answerer:
         r.body = [x for x in lead if x] + r.body
         r.lang = lang
         if r.kind is AnswerKind.CLARIFY:
-            r.text = "\n".join(r.body) + "\n" + "\n".join(f"・{c.label}" for c in r.choices)
-            r.source_texts = [c.label for c in r.choices]
-            return r
+            return _with_choices_text(r)
         docs = [kb.procedures[c.doc_id] for c in r.citations if c.doc_id in kb.procedures]
         r = self._finish(r, docs)
         r.source_texts += [tr.summary for p in docs if (tr := p.translation(lang)) is not None]
@@ -233,18 +228,13 @@ class Answerer:
         body: list[str] = []
         cites: list[Citation] = []
         docs: list[Procedure] = []
-        for r in parts:
-            lines = r.body if r.kind in (AnswerKind.ANSWER, AnswerKind.NO_ANSWER) else r.body[:1]
-            body += [x for x in lines if x not in body]
+        for r in parts:  # answers and "not known" replies; a line two parts share (the office) once
+            body += [x for x in r.body if x not in body]
             for c in r.citations:
                 if c.doc_id not in {x.doc_id for x in cites}:
                     cites.append(c)
                     docs.append(kb.procedures[c.doc_id])
         first = next(r for r in parts if r.kind is AnswerKind.ANSWER)
-        if len({r.topic for r in parts}) == 1:  # one document, two details: one source line is enough
-            body = [x for r in parts for x in r.body if not x.startswith("くわしくは、")] + [
-                x for r in parts for x in r.body[-1:] if x.startswith("くわしくは、")
-            ][:1]
         merged = AnswerResult(
             question=q.text, kind=AnswerKind.ANSWER, text="", body=body, citations=cites, handoff=first.handoff,
             office=first.office, topic=first.topic, aspects=list(q.aspects),
@@ -277,13 +267,14 @@ class Answerer:
         covered = bool(cands) and cands[0].coverage >= 0.8  # a document holds (nearly) every word of the question
         by_meaning = (p_out is not None and p_out >= self.t.out_of_scope_sure and dense < self.t.in_scope_sure_dense
                       and not covered)  # fmt: skip
-        by_word = oos is OutOfScope.OTHER_TOPIC and (dense < self.t.in_scope_dense or (p_out or 0.0) >= 0.5)
+        likely_out = p_out is not None and p_out >= self.t.out_of_scope_likely
+        by_word = oos is OutOfScope.OTHER_TOPIC and (dense < self.t.in_scope_dense or likely_out)
         if by_meaning or by_word:
             # by meaning (the scope model), or a word of another topic (住民票, 住民税, 塾) that the meaning does not
             # overrule: 「住民税非課税なんですが保育料は…」 is close to a document and the model finds it childcare
             return self._out_of_scope(q, OutOfScope.OTHER_TOPIC, debug)
         if q.topicless or not cands:
-            if not cands and not aspects and (p_out is None and not mentions_childcare(q.text) or (p_out or 0) >= 0.5):
+            if not cands and not aspects and (likely_out or (p_out is None and not mentions_childcare(q.text))):
                 return self._out_of_scope(q, OutOfScope.OTHER_TOPIC)
             return self._clarify(q, cands, debug, "the question names no topic")
         cands = self._prefer_covering(q.text, self._prefer_named(q.text, cands))
@@ -291,9 +282,8 @@ class Answerer:
         if not self._confident(top, q):
             # no document answers: not about childcare (by meaning; the child-words list only without the model), or
             # a childcare question the knowledge cannot answer
-            unrelated = (p_out >= self.t.out_of_scope_likely) if p_out is not None else (
-                q.lang == "ja" and not mentions_childcare(q.text) and not q.family.stated)  # fmt: skip
-            if unrelated:
+            without_model = p_out is None and q.lang == "ja" and not mentions_childcare(q.text) and not q.family.stated
+            if likely_out or without_model:
                 return self._out_of_scope(q, OutOfScope.OTHER_TOPIC, debug)
             return self._no_answer(q, top, debug, "no document covers the question")
         if len(cands) > 1 and q.lang == "ja":
@@ -415,7 +405,7 @@ class Answerer:
         title_words = _title_words(p)  # not the aliases: 「保育園の点数」 routes retrieval but 点数 is the asked detail
         scored = self.composer.score(q, p, qvec, title_words, aspects)
         answers = [x for x in scored if x.unit.key not in ("caution", "contact") or aspects[:1] == ("contact",)]
-        gap = self._stated_gap(q.text, p)
+        gap = self._stated_gap(q, p)
         primary = aspects[0] if aspects else None
         shown: list[Unit] = []
         unknown = False
@@ -513,7 +503,8 @@ class Answerer:
 
     @staticmethod
     def _verdict(q: Question, p: Procedure, answers: list[Scored]) -> tuple[str, str, Unit] | None:
-        """(verdict, its sentence, the unit that decides it) — see bot.eligibility; None when nothing settles it."""
+        """(verdict, its sentence, the unit that decides it) — see bot.eligibility; None when nothing settles it.
+        Called only when the message asks whether the family can use the service (``asks_eligibility``)."""
         # a sentence about the family's very case (「…引っ越してきた場合も、対象になりません」), when the message says
         # its situation plainly (a negated situation 「通っていない」 is not matched against 「通っている子は」)
         plain = not NEGATED.search(q.text) and "eligibility" in q.aspects
@@ -523,7 +514,7 @@ class Answerer:
                 return "not_eligible", VERDICT_TEXT["not_eligible"], x.unit
         rules = [u for u in units_of(p) if u.key == "eligibility" or aspect_fit(u, "eligibility") >= 0.5]
         income = None if INCOME_STATED.search(q.text) else next((u for u in rules if INCOME_RULE.search(u.text)), None)
-        if q.family.stated and ("eligibility" in q.aspects or ASKS.search(nfkc(q.text))):
+        if q.family.stated:
             judged = [(u, age_verdict(r, q.family)) for u in rules if (r := age_rule(u.text)) is not None]
             for u, v in judged:
                 if v == "not_eligible":
@@ -536,12 +527,11 @@ class Answerer:
                         return "depends", VERDICT_TEXT["depends"], income
                     more = OTHER_CONDITIONS.search(u.text) is not None
                     return v, "年齢では対象です。ほかの条件も確かめてください。" if more else VERDICT_TEXT[v], u
-        for (
-            x
-        ) in situation:  # a sentence about the family's very case: 「里帰り出産の場合は、区外に住んでいても使えます」
-            if POSITIVE.search(x.unit.text) and not NEGATIVE.search(x.unit.text):
+        # a sentence about the family's very case that says it can: 「里帰り出産の場合は、区外に住んでいても使えます」
+        for x in situation:
+            if CONDITIONAL.search(x.unit.text) and POSITIVE.search(x.unit.text) and not NEGATIVE.search(x.unit.text):
                 return "eligible", VERDICT_TEXT["eligible"], x.unit
-        if income is not None and ("eligibility" in q.aspects or ASKS.search(nfkc(q.text))):
+        if income is not None:
             return "depends", VERDICT_TEXT["depends"], income
         return None
 
@@ -558,10 +548,18 @@ class Answerer:
         by_unit = {x.unit: x for x in answers}
         section = [u for u in units_of(p) if u.section_order == lead.section_order and not u.unknown]
         first = section[0] if section else lead
+
+        def words(u: Unit) -> float:
+            return by_unit[u].words if u in by_unit else 0.0
+
+        # the section's own order, unless its first sentence matches the question's words or aspect worse
         keep_order = first is lead or (
-            first in by_unit and by_unit[first].words >= by_unit.get(lead, by_unit[first]).words
-            and aspect_fit(first, aspects[0]) >= aspect_fit(lead, aspects[0]) if aspects else first in by_unit
-        )  # fmt: skip
+            first in by_unit
+            and (
+                not aspects
+                or (words(first) >= words(lead) and aspect_fit(first, aspects[0]) >= aspect_fit(lead, aspects[0]))
+            )
+        )
         out = [lead]
         total = len(lead.text)
         for u in section:
@@ -607,44 +605,26 @@ class Answerer:
                     out.append(f"【{sec.heading}】{text}")
         return out
 
-    def _stated_gap(self, q: str, p: Procedure) -> str | None:
+    @staticmethod
+    def _stated_gap(q: Question, p: Procedure) -> str | None:
         """The document's own sentence saying that what the parent asks about is not known here, if there is one.
 
         It counts when a specific word of the question (not a title or alias word) occurs in the document only in
         sentences that say "not known": 「キャンセル料は確認できていません」 answers 「キャンセル料は?」 honestly, while
         a word the document also uses in a known fact means the document does answer.
         """
-        known: list[str] = []
-        unknown: list[str] = []
-        for sec in p.sections:
-            for sentence in _SENTENCE.split(sec.text):
-                if sec.key == "caution" and _SOURCE_TRUST.search(sentence):
-                    continue  # 「区の公式ページでは確認できていません」 is about the source, not about a fact
-                if sentence.strip():
-                    (unknown if _UNKNOWN.search(sentence) else known).append(normalize(sentence))
-        words = self._specific_words(q, p)
+        names = _name_words(p)
+        words = [w for w in q.topic_words if w not in names and len(w) >= 2]
         if not words:
             return None
-        known_text = "\n".join(known)
+        known_text, unknown = _gap_sentences(p)
         for w in words:
             if w in known_text:
                 continue
-            for sentence in unknown:
-                if w in sentence:
-                    return self._original_sentence(p, sentence)
+            for normalized, original in unknown:
+                if w in normalized:
+                    return original
         return None
-
-    def _specific_words(self, q: str, p: Procedure) -> list[str]:
-        names = _name_words(p)
-        return [w for w in content_words(q) if w not in ASPECT_WORDS and w not in names and len(w) >= 2]
-
-    @staticmethod
-    def _original_sentence(p: Procedure, normalized: str) -> str:
-        for sec in p.sections:
-            for sentence in _SENTENCE.split(sec.text):
-                if normalize(sentence) == normalized:
-                    return sentence.strip().lstrip("-・ ")
-        return normalized
 
     def _suggestions(self, p: Procedure, shown: list[str]) -> list[Choice]:
         labels = {"amount": "いくら?", "documents": "何が必要?", "deadline": "いつまで?", "apply": "申し込み方法は?",
@@ -674,9 +654,7 @@ class Answerer:
         body = ["どの制度についてのご質問ですか。近いものを選んでください。"]
         r = AnswerResult(q.text, AnswerKind.CLARIFY, "", body=body, choices=choices, aspects=aspects, reason=reason,
                          candidates=debug)  # fmt: skip
-        r.text = body[0] + "\n" + "\n".join(f"・{c.label}" for c in choices)
-        r.source_texts = [c.label for c in choices]
-        return r
+        return _with_choices_text(r)
 
     def _no_answer(self, q: Question, top: Candidate | None, debug: list[dict[str, Any]], reason: str) -> AnswerResult:
         kb = self.gen.kb
@@ -741,6 +719,13 @@ class Answerer:
         return r
 
 
+def _with_choices_text(r: AnswerResult) -> AnswerResult:
+    """A clarify reply's text: its lines, then one 「・」 line per choice (what the choices may quote is their labels)."""
+    r.text = "\n".join([*r.body, *(f"・{c.label}" for c in r.choices)])
+    r.source_texts = [c.label for c in r.choices]
+    return r
+
+
 _SUMMARY_SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[。!?।])")
 _CONNECTIVE = re.compile(r"^(そのため|このため|また|なお|ただし|さらに|ほかに|それでも|その後|そこで)[、,]")
 
@@ -764,6 +749,23 @@ def _service_names(kb: Any) -> Any:
             _NAMES.clear()
         _NAMES[key] = names_pattern(n for p in kb.procedures.values() for n in (p.title, *p.aliases))
     return _NAMES[key]
+
+
+@lru_cache(maxsize=256)
+def _gap_sentences(p: Procedure) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A document's known sentences (normalised, joined) and its "not known" ones (normalised, as written); a caveat
+    about the source (「区の公式ページでは確認できていません」) is about the page, not a fact, and counts as neither."""
+    known: list[str] = []
+    unknown: list[tuple[str, str]] = []
+    for sec in p.sections:
+        for sentence in _SENTENCE.split(sec.text):
+            if not sentence.strip() or (sec.key == "caution" and SOURCE_TRUST.search(sentence)):
+                continue
+            if UNKNOWN.search(sentence):
+                unknown.append((normalize(sentence), sentence.strip().lstrip("-・ ")))
+            else:
+                known.append(normalize(sentence))
+    return "\n".join(known), tuple(unknown)
 
 
 @lru_cache(maxsize=4096)

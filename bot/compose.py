@@ -16,7 +16,6 @@ when the parent asked what something is, and a "not known here" sentence only wh
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -137,6 +136,7 @@ def unit_words(text: str) -> frozenset[str]:
     return frozenset(content_words(text))
 
 
+@lru_cache(maxsize=65536)
 def aspect_fit(unit: Unit, aspect: str) -> float:
     """0.6 when the unit's section is the one for this aspect, 0.5 when the sentence reads like its answer, 1 both."""
     score = 0.0
@@ -152,8 +152,7 @@ class Composer:
 
     def __init__(self, embedder: EmbeddingModel | None):
         self.embedder = embedder
-        self._vectors: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()
+        self._vectors: dict[str, np.ndarray] = {}  # written whole per key: safe to share between threads
 
     def vector(self, text: str) -> np.ndarray:
         """One text's vector, kept (the summaries a foreign-language reply reorders)."""
@@ -175,9 +174,8 @@ class Composer:
                 vecs = self.embedder.embed_documents(missing)
             except Exception:  # noqa: BLE001 - the meaning signal is optional: words and aspects still score
                 return None
-            with self._lock:
-                for text, v in zip(missing, vecs, strict=True):
-                    self._vectors[text] = np.asarray(v, dtype=np.float32)
+            for text, v in zip(missing, vecs, strict=True):
+                self._vectors[text] = np.asarray(v, dtype=np.float32)
         return np.stack([self._vectors[u.text] for u in units])
 
     def score(

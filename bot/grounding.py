@@ -8,10 +8,9 @@ removed, 万/千 expanded (5万円 = 50,000円), and a unit kept with its number
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
-from bot.textnorm import nfkc
+from bot.textnorm import ascii_digits, nfkc
 
 _PHONE = re.compile(r"(?<![\d#])(0\d{1,4}-\d{1,4}-\d{3,4})(?!\d)|(#\d{4})(?!\d)|(?<![\d,.#-])(110|119|189)(?![\d,円])")
 _CITATION = re.compile(r"\[\d+(?:\s*[,、]\s*\d+)*\]")
@@ -29,18 +28,6 @@ class Violation:
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.fact}"
-
-
-def ascii_digits(text: str) -> str:
-    """Digits of any script as ASCII (Devanagari २४ is 24): NFKC leaves them alone."""
-    if text.isascii():
-        return text
-    return "".join(
-        str(unicodedata.digit(ch))
-        if ch.isdigit() and not ch.isascii() and unicodedata.digit(ch, None) is not None
-        else ch
-        for ch in text
-    )
 
 
 def normalize_numbers(text: str) -> str:

@@ -295,7 +295,7 @@ def preview(validation: Validation, ask: Callable[[str], AnswerResult]) -> list[
     The answers come from the serving index (building a throw-away index per keystroke would be too heavy); the
     edited sections show what will change once the document is published.
     """
-    from bot.answer import detect_aspects
+    from bot.question import cue_aspects
 
     proc = validation.kb.procedures.get(validation.doc_id)
     if proc is None:
@@ -304,7 +304,7 @@ def preview(validation: Validation, ask: Callable[[str], AnswerResult]) -> list[
     items = []
     for q in questions[:8]:
         r = ask(q)
-        wanted = [proc.section(a) for a in detect_aspects(q) if a != "contact"]
+        wanted = [proc.section(a) for a in cue_aspects(q) if a != "contact"]
         secs = [s for s in wanted if s is not None] or [s for s in (proc.section("overview"),) if s is not None]
         items.append(
             PreviewItem(

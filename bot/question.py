@@ -14,9 +14,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from bot.grounding import ascii_digits
 from bot.jatext import analyze, content_words
-from bot.textnorm import nfkc, normalize, to_hiragana
+from bot.textnorm import ascii_digits, nfkc, normalize, to_hiragana
 
 # What a parent can ask about a service, with the section heading (or heading words) that usually answers it.
 ASPECT_LABELS: dict[str, str] = {

@@ -91,7 +91,7 @@ class Bot:
         """``lang``: the language the parent chose (the page's language switch); otherwise the message's own."""
         started = time.perf_counter()
         # Safety decides first, once: an emergency never meets a curated answer, a clarify question or the LLM.
-        decision = self.answerer.triage.assess(question.strip())
+        decision, detected = self.answerer.triage.examine(question.strip())
         if decision is not None and lang:
             decision = dataclasses.replace(decision, lang=lang)
         if decision is not None:
@@ -104,7 +104,7 @@ class Bot:
             if curated is not None:
                 curated.latency_ms = (time.perf_counter() - started) * 1000
                 return curated
-        result = self.answerer.answer(question, history, safety=None, lang=lang)
+        result = self.answerer.answer(question, history, safety=None, lang=lang or detected)
         if self.llm is not None and result.kind is AnswerKind.ANSWER and result.lang == "ja":
             result = self.llm.apply(result)
             result.latency_ms = (time.perf_counter() - started) * 1000

@@ -54,3 +54,15 @@ _KANJI = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf々]")
 
 def has_kanji(text: str) -> bool:
     return bool(_KANJI.search(text))
+
+
+def ascii_digits(text: str) -> str:
+    """Digits of any script as ASCII (Devanagari २४ is 24): NFKC leaves them alone."""
+    if text.isascii():
+        return text
+    return "".join(
+        str(unicodedata.digit(ch))
+        if ch.isdigit() and not ch.isascii() and unicodedata.digit(ch, None) is not None
+        else ch
+        for ch in text
+    )

@@ -37,7 +37,7 @@ def service_names() -> re.Pattern[str] | None:
 
 
 def scores(gold: Sequence[set[str]], pred: Sequence[set[str]]) -> dict[str, float]:
-    """Micro precision/recall/F1 over labels, exact-set match, and 'first label right' (what leads the reply)."""
+    """Micro precision/recall/F1 over labels, and the share of messages whose label set is exactly right."""
     tp = sum(len(g & p) for g, p in zip(gold, pred, strict=True))
     fp = sum(len(p - g) for g, p in zip(gold, pred, strict=True))
     fn = sum(len(g - p) for g, p in zip(gold, pred, strict=True))
@@ -51,22 +51,28 @@ def scores(gold: Sequence[set[str]], pred: Sequence[set[str]]) -> dict[str, floa
     }
 
 
-def train(embedder: EmbeddingModel, path: Path = DATA) -> tuple[AspectModel, dict[str, dict[str, float]]]:
-    names = service_names()
-    rows = [{**r, "text": mask_names(r["text"], names), "raw": r["text"]} for r in load_rows(path)]
-    vectors = embed_texts(embedder, [r["text"] for r in rows])
-    rng = np.random.default_rng(7)
-    fold = rng.permutation(len(rows)) % FOLDS
-    gold = [set(r["aspects"]) - {NONE} for r in rows]
-    model_pred: list[set[str]] = [set() for _ in rows]
-    both_pred: list[set[str]] = [set() for _ in rows]
+def out_of_fold(
+    rows: Sequence[dict[str, Any]], vectors: np.ndarray, embedder: EmbeddingModel
+) -> list[dict[str, float]]:
+    """Each row's label probabilities from a model fitted on the other folds (5, fixed seed)."""
+    fold = np.random.default_rng(7).permutation(len(rows)) % FOLDS
+    probs: list[dict[str, float]] = [{} for _ in rows]
     for k in range(FOLDS):
         tr = [i for i in range(len(rows)) if fold[i] != k]
         m = AspectModel.train([rows[i] for i in tr], embedder, vectors=vectors[tr])
         for i in (i for i in range(len(rows)) if fold[i] == k):
-            probs = m.probabilities(rows[i]["text"], vectors[i])
-            model_pred[i] = {a for a, p in probs.items() if p >= THRESHOLD and a != NONE}
-            both_pred[i] = set(combine(probs, cue_aspects(rows[i]["raw"])))
+            probs[i] = m.probabilities(rows[i]["text"], vectors[i])
+    return probs
+
+
+def train(embedder: EmbeddingModel, path: Path = DATA) -> tuple[AspectModel, dict[str, dict[str, float]]]:
+    names = service_names()
+    rows = [{**r, "text": mask_names(r["text"], names), "raw": r["text"]} for r in load_rows(path)]
+    vectors = embed_texts(embedder, [r["text"] for r in rows])
+    gold = [set(r["aspects"]) - {NONE} for r in rows]
+    probs = out_of_fold(rows, vectors, embedder)
+    model_pred = [{a for a, p in pr.items() if p >= THRESHOLD and a != NONE} for pr in probs]
+    both_pred = [set(combine(pr, cue_aspects(r["raw"]))) for pr, r in zip(probs, rows, strict=True)]
     cue_pred = [set(cue_aspects(r["raw"])) for r in rows]
     ja = [i for i, r in enumerate(rows) if r.get("lang", "ja") == "ja"]
     other = [i for i, r in enumerate(rows) if r.get("lang", "ja") != "ja"]
@@ -107,13 +113,7 @@ def scope_rows() -> list[dict[str, Any]]:
 def train_scope(embedder: EmbeddingModel) -> tuple[AspectModel, dict[str, float]]:
     rows = scope_rows()
     vectors = embed_texts(embedder, [r["text"] for r in rows])
-    fold = np.random.default_rng(7).permutation(len(rows)) % FOLDS
-    p_oos = np.zeros(len(rows))
-    for k in range(FOLDS):
-        tr = [i for i in range(len(rows)) if fold[i] != k]
-        m = AspectModel.train([rows[i] for i in tr], embedder, vectors=vectors[tr])
-        for i in (i for i in range(len(rows)) if fold[i] == k):
-            p_oos[i] = m.probabilities(rows[i]["text"], vectors[i])[SCOPE_LABEL]
+    p_oos = np.array([pr[SCOPE_LABEL] for pr in out_of_fold(rows, vectors, embedder)])
     y = np.array([bool(r["aspects"]) for r in rows])
     report: dict[str, float] = {"rows": float(len(rows)), "out_of_scope rows": float(y.sum())}
     for t in (0.5, 0.7, 0.8, 0.9):

@@ -96,6 +96,10 @@ class Triage:
 
     def assess(self, text: str) -> SafetyDecision | None:
         """The decision for one message: None when it is not an emergency or crisis."""
+        return self.examine(text)[0]
+
+    def examine(self, text: str) -> tuple[SafetyDecision | None, str]:
+        """(the decision, the message's language) from one prediction: the answer path needs both."""
         rule = detect_emergency(text)
         pred = self.predict(text)
         model_says = pred is not None and pred.p_emergency >= self.model.threshold  # type: ignore[union-attr]
@@ -103,12 +107,12 @@ class Triage:
         score = pred.p_emergency if pred is not None else 0.0
         if rule is not None and (pred is None or score >= self.model.rule_veto):  # type: ignore[union-attr]
             source = "rule+model" if model_says else "rule"
-            return SafetyDecision(rule.level, lang, source, score, rule.pattern, _also(pred, rule.level))
+            return SafetyDecision(rule.level, lang, source, score, rule.pattern, _also(pred, rule.level)), lang
         if model_says:
             assert pred is not None
             level = EmergencyLevel(pred.level)
-            return SafetyDecision(level, lang, "model", score, also=_also(pred, level))
-        return None
+            return SafetyDecision(level, lang, "model", score, also=_also(pred, level)), lang
+        return None, lang
 
     def language(self, text: str) -> str:
         pred = self.predict(text)
