@@ -24,9 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     from bot.config import Settings
-    from bot.embeddings import EmbedderError, get_embedder
-    from bot.index import Indexer, validate
     from bot.knowledge import KnowledgeError
+    from bot.retrieval.embeddings import EmbedderError, get_embedder
+    from bot.retrieval.index import Indexer, validate
 
     try:
         settings = Settings()

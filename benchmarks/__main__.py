@@ -176,8 +176,8 @@ def _web_load(data: Path, questions: list[str], workers: int) -> list[tuple[str,
 
 def main() -> int:
     from bot.config import Settings
-    from bot.embeddings import get_embedder
-    from bot.index import Indexer
+    from bot.retrieval.embeddings import get_embedder
+    from bot.retrieval.index import Indexer
     from bot.service import Bot
 
     rows: list[tuple[str, str, str]] = []

@@ -16,7 +16,7 @@ def _print_readable(result_json: dict, text: str) -> None:  # type: ignore[type-
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from bot.index import IndexMismatch, IndexNotReady
+    from bot.retrieval.index import IndexMismatch, IndexNotReady
     from bot.service import Bot
 
     try:
@@ -45,7 +45,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from bot.results import Turn
+    from bot.answering.results import Turn
     from bot.service import Bot
 
     bot = Bot.build_if_missing(Settings())
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     chat = sub.add_parser("chat", help="interactive terminal chat")
     chat.set_defaults(func=cmd_chat)
     try:
-        from bot.users_cli import add_user_commands
+        from bot.staff.users_cli import add_user_commands
     except ImportError:
         pass
     else:

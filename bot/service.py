@@ -13,19 +13,19 @@ import time
 from datetime import date
 from typing import Protocol
 
-from bot.answer import Answerer
+from bot.answering.answer import Answerer
+from bot.answering.results import AnswerKind, AnswerResult, Turn
 from bot.config import Settings
-from bot.embeddings import EmbeddingModel, get_embedder
-from bot.index import Generation, Indexer, current_generation
 from bot.knowledge import KnowledgeBase
-from bot.results import AnswerKind, AnswerResult, Turn
-from bot.retrieve import Retriever
+from bot.retrieval.embeddings import EmbeddingModel, get_embedder
+from bot.retrieval.index import Generation, Indexer, current_generation
+from bot.retrieval.retrieve import Retriever
 
 log = logging.getLogger("bot")
 
 
 class CuratedSource(Protocol):
-    """Staff-approved answers (bot.curated.CuratedAnswers): a reply for the question, or None."""
+    """Staff-approved answers (bot.answering.curated.CuratedAnswers): a reply for the question, or None."""
 
     def respond(self, question: str, kb: KnowledgeBase, today: date) -> AnswerResult | None: ...
 
@@ -42,7 +42,7 @@ class Bot:
         self.curated: CuratedSource | None = None  # set by the web app; checked before the composed answer
         self.llm = None
         if settings.llm_enabled:
-            from bot.llm import LLMWriter
+            from bot.answering.llm import LLMWriter
 
             self.llm = LLMWriter(settings, lambda: self.generation.kb)
 

@@ -4,7 +4,7 @@
     python -m evals gate [--report PATH] [--thresholds evals/thresholds.toml]
     python -m evals triage [--split test] [--out DIR] [--gate]   emergency triage: recall, numbers, false alarms
     python -m evals triage-train                                   refit bot/safety/triage_model.npz (train+dev)
-    python -m evals aspects-train                                  refit bot/aspect_model.npz (cross-validated)
+    python -m evals aspects-train                                  refit bot/answering/aspect_model.npz (cross-validated)
     python -m evals jsquad --data PATH [--limit N]
     python -m evals jsts --data PATH [--limit N]
 
@@ -62,8 +62,8 @@ def run_dataset(args: argparse.Namespace) -> dict[str, Any]:
         bot = Bot.build_if_missing(settings)
     else:
         # Evaluate the knowledge as it is now: an incremental ingest (only changed documents are re-embedded).
-        from bot.embeddings import get_embedder
-        from bot.index import Indexer
+        from bot.retrieval.embeddings import get_embedder
+        from bot.retrieval.index import Indexer
 
         embedder = get_embedder(settings.embedder, settings)
         ingest = Indexer(settings, embedder).update()
@@ -144,7 +144,7 @@ def cmd_triage(args: argparse.Namespace) -> int:
 
 
 def cmd_triage_train(args: argparse.Namespace) -> int:
-    from bot.embeddings import get_embedder
+    from bot.retrieval.embeddings import get_embedder
     from bot.safety import TRIAGE_EMBEDDER
     from bot.safety.model import ARTIFACT
     from evals import triage
@@ -159,8 +159,8 @@ def cmd_triage_train(args: argparse.Namespace) -> int:
 
 
 def cmd_aspects_train(args: argparse.Namespace) -> int:
-    from bot.aspect_model import ARTIFACT, SCOPE_ARTIFACT
-    from bot.embeddings import get_embedder
+    from bot.answering.aspect_model import ARTIFACT, SCOPE_ARTIFACT
+    from bot.retrieval.embeddings import get_embedder
     from bot.safety import TRIAGE_EMBEDDER
     from evals import aspects
 
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="artifact path (default bot/safety/triage_model.npz)")
     p.set_defaults(func=cmd_triage_train)
     p = sub.add_parser("aspects-train", help="refit the aspect model (prints cross-validated figures)")
-    p.add_argument("--out", help="artifact path (default bot/aspect_model.npz)")
+    p.add_argument("--out", help="artifact path (default bot/answering/aspect_model.npz)")
     p.set_defaults(func=cmd_aspects_train)
     p = sub.add_parser("jsquad", help="JSQuAD paragraph retrieval: hit@1, hit@5, MRR@10, queries/s per leg")
     p.add_argument("--data", required=True, help="jsquad-valid-v1.3.json (SQuAD format)")
@@ -240,8 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, help="only the first N pairs")
     p.set_defaults(func=cmd_jsts)
     args = parser.parse_args(argv)
-    from bot.index import IndexMismatch, IndexNotReady
     from bot.knowledge import KnowledgeError
+    from bot.retrieval.index import IndexMismatch, IndexNotReady
 
     try:
         return int(args.func(args))

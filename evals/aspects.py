@@ -1,7 +1,7 @@
-"""Training and measuring the aspect model (bot.aspect_model) on evals/datasets/aspects/train.jsonl.
+"""Training and measuring the aspect model (bot.answering.aspect_model) on evals/datasets/aspects/train.jsonl.
 
 ``python -m evals aspects-train`` prints 5-fold cross-validated figures for the model, the cue words alone and the
-combination the bot uses (AspectReader), then refits on all rows and writes bot/aspect_model.npz.
+combination the bot uses (AspectReader), then refits on all rows and writes bot/answering/aspect_model.npz.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from bot.aspect_model import NONE, THRESHOLD, AspectModel, combine, embed_texts, mask_names, names_pattern
-from bot.embeddings import EmbeddingModel
-from bot.question import cue_aspects
+from bot.answering.aspect_model import NONE, THRESHOLD, AspectModel, combine, embed_texts, mask_names, names_pattern
+from bot.answering.question import cue_aspects
+from bot.retrieval.embeddings import EmbeddingModel
 from bot.safety.model import data_sha256
 from evals.jsonl import read_jsonl
 

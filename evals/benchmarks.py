@@ -2,8 +2,8 @@
 lies (../shared/benchmarks/jglue/) and never copied into this repository.
 
 - JSQuAD paragraph retrieval: every paragraph is one document; each question must find its own paragraph. The index is
-  built with the project's own code (bot.index.build_keyword_index over bot.jatext.keyword_terms, the configured
-  embedder, bot.store.VectorStore in a temporary folder), and searched with bot.retrieve.Retriever, so the fusion,
+  built with the project's own code (bot.retrieval.index.build_keyword_index over bot.text.jatext.keyword_terms, the configured
+  embedder, bot.retrieval.store.VectorStore in a temporary folder), and searched with bot.retrieval.retrieve.Retriever, so the fusion,
   the kana-only routing and the normalisation measured are exactly the ones that serve parents.
 - JSTS: Spearman correlation between the embedder's cosine similarity and the human 0–5 scores.
 """
@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 
 from bot.config import Settings
-from bot.embeddings import EmbeddingModel, get_embedder
-from bot.index import Chunk, Generation, build_keyword_index
-from bot.retrieve import Retriever
-from bot.store import StoreLocation, VectorStore
+from bot.retrieval.embeddings import EmbeddingModel, get_embedder
+from bot.retrieval.index import Chunk, Generation, build_keyword_index
+from bot.retrieval.retrieve import Retriever
+from bot.retrieval.store import StoreLocation, VectorStore
 from evals import metrics
 
 LEGS = ("hybrid", "keyword", "dense")

@@ -12,9 +12,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from bot.answering.llm import build_chat_model
+from bot.answering.results import AnswerResult
 from bot.config import Settings
-from bot.llm import build_chat_model
-from bot.results import AnswerResult
 from bot.safety import mask_pii
 
 PROMPT = (Path(__file__).parent / "prompts" / "judge.txt").read_text(encoding="utf-8")

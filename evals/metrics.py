@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 # The groundedness check's own normalisation (NFKC, thousands separators, 万/千 expansion, か月 variants), so that a
-# fact counts as found exactly when the groundedness check would see the same number. Private in bot.grounding: the
+# fact counts as found exactly when the groundedness check would see the same number. Private in bot.answering.grounding: the
 # lead is asked to expose it as a public name.
-from bot.grounding import normalize_numbers
+from bot.answering.grounding import normalize_numbers
 
 KINDS = ("answer", "clarify", "emergency", "out_of_scope", "no_answer")
 _WS = re.compile(r"\s+")

@@ -264,7 +264,7 @@ def _violations(report: Mapping[str, Any]) -> str:
         for v in rows
     )
     return ("<p>Numbers, amounts, dates and phone numbers in the answer that none of the cited documents contains "
-            "(bot.grounding.check_grounded).</p><table><tr><th>id</th><th>kind</th><th>question</th>"
+            "(bot.answering.grounding.check_grounded).</p><table><tr><th>id</th><th>kind</th><th>question</th>"
             f"<th>violations</th></tr>{body}</table>")  # fmt: skip
 
 

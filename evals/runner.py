@@ -1,6 +1,6 @@
 """Running the question set through the bot in-process and turning each answer into a record the metrics read.
 
-The groundedness check is bot.grounding's own code (the one the LLM answer validator uses), never a copy.
+The groundedness check is bot.answering.grounding's own code (the one the LLM answer validator uses), never a copy.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bot.grounding import check_citations, check_grounded
-from bot.results import AnswerResult
+from bot.answering.grounding import check_citations, check_grounded
+from bot.answering.results import AnswerResult
 from evals import metrics
 from evals.jsonl import read_jsonl
 
@@ -87,7 +87,7 @@ VERDICT_WORDS = {"eligible": "対象です", "not_eligible": "対象ではあり
 
 def _history(bot: Any, questions: Sequence[str]) -> list[Any]:
     """Replay the parent's earlier messages, as the web chat does: each turn remembers the document it was about."""
-    from bot.results import Turn
+    from bot.answering.results import Turn
 
     turns: list[Any] = []
     for q in questions:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.embeddings import EmbeddingModel, get_embedder
-from bot.index import Indexer
+from bot.retrieval.embeddings import EmbeddingModel, get_embedder
+from bot.retrieval.index import Indexer
 from bot.service import Bot
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,8 +17,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from bot.config import Settings
-from bot.logstore import LogStore
 from bot.service import Bot
+from bot.storage.logstore import LogStore
 from web import errors
 from web.ratelimit import RateLimiter
 from web.routes import (

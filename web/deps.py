@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from bot.config import Settings
-from bot.index import IndexMismatch, IndexNotReady
-from bot.logstore import LogStore
+from bot.retrieval.index import IndexMismatch, IndexNotReady
 from bot.service import Bot
+from bot.storage.logstore import LogStore
 from web.errors import ApiError
 from web.ratelimit import RateLimiter, retry_after
 

@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
-from bot.logstore import COMMENT_MAX, SESSION_ID_MAX
-from bot.results import AnswerResult
+from bot.answering.results import AnswerResult
+from bot.storage.logstore import COMMENT_MAX, SESSION_ID_MAX
 
 MESSAGE_MAX = 500
 

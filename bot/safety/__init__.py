@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.embeddings import EmbeddingModel, get_embedder
+from bot.retrieval.embeddings import EmbeddingModel, get_embedder
 from bot.safety.features import embedding_text
 from bot.safety.model import ARTIFACT, Prediction, TriageModel, TriageModelError
 from bot.safety.pii import mask_pii

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.textnorm import nfkc, normalize_query, to_hiragana
+from bot.text.textnorm import nfkc, normalize_query, to_hiragana
 
 NGRAM_MIN, NGRAM_MAX = 1, 3
 _SPACE = re.compile(r"\s+")

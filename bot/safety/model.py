@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from bot.embeddings import EmbeddingModel
+from bot.retrieval.embeddings import EmbeddingModel
 from bot.safety.features import NgramVectorizer, embedding_text
 
 ARTIFACT = Path(__file__).parent / "triage_model.npz"

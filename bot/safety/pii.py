@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from bot.textnorm import nfkc
+from bot.text.textnorm import nfkc
 
 _DASHES = "ー-‐‑‒–—―−ｰ－"
 _KANJI_DIGITS = "〇一二三四五六七八九"
@@ -65,7 +65,7 @@ def _spans(detect: str) -> list[tuple[int, int, str]]:
 
 
 def _name_spans(text: str) -> list[tuple[int, int, str]]:
-    from bot.jatext import person_names
+    from bot.text.jatext import person_names
 
     found = [(m.start(3), m.end(3), "[名前]") for m in _NAMED.finditer(text)]  # 名前はマリアです: names Sudachi lacks
     for start, end, full in person_names(text):

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.textnorm import nfkc, to_hiragana
+from bot.text.textnorm import nfkc, to_hiragana
 
 
 class EmergencyLevel(StrEnum):

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 from bot.safety.rules import compile_patterns, fold
-from bot.textnorm import nfkc
+from bot.text.textnorm import nfkc
 
 
 class OutOfScope(StrEnum):

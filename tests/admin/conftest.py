@@ -15,12 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.auth import Accounts, Role
 from bot.config import Settings
-from bot.embeddings import EmbeddingModel
-from bot.index import Indexer
-from bot.logstore import LogStore
+from bot.retrieval.embeddings import EmbeddingModel
+from bot.retrieval.index import Indexer
 from bot.service import Bot
+from bot.staff.auth import Accounts, Role
+from bot.storage.logstore import LogStore
 from tests.web.conftest import LiveServer
 from web.app import create_app
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from bot.auth import LOCK_MINUTES, MAX_FAILED, Accounts, Role
 from bot.config import Settings
 from bot.service import Bot
+from bot.staff.auth import LOCK_MINUTES, MAX_FAILED, Accounts, Role
 from tests.admin.conftest import page_csrf, sign_in
 from tests.web.conftest import LiveServer
 from web.app import create_app
@@ -57,8 +57,8 @@ ROUTES: list[tuple[str, str, str, dict[str, str]]] = [
 
 @pytest.fixture(scope="module")
 def ids(admin_server: LiveServer, accounts: Accounts) -> dict[str, str]:
-    from bot.curated import CuratedAnswers
-    from bot.drafts import Drafts
+    from bot.answering.curated import CuratedAnswers
+    from bot.staff.drafts import Drafts
 
     curated = CuratedAnswers(accounts.engine)
     cid = curated.save(["アクセス確認用の質問"], "確認用", [], None, datetime.now(UTC).date(), "test")
@@ -214,7 +214,7 @@ def test_a_locked_account_costs_the_same_work_as_a_wrong_password(accounts: Acco
     import statistics
     import time
 
-    from bot.auth import SignInFailed
+    from bot.staff.auth import SignInFailed
 
     accounts.add("timed", "timed-password-1", Role.VIEWER)
 

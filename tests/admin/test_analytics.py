@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from bot.answer import AnswerKind, AnswerResult
+from bot.answering.answer import AnswerKind, AnswerResult
 from bot.config import Settings
-from bot.logstore import LogStore
 from bot.service import Bot
+from bot.storage.logstore import LogStore
 
 QUESTIONS = [
     "児童手当はいくら?",  # answer + hand-off

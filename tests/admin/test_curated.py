@@ -8,10 +8,10 @@ from datetime import date, timedelta
 import httpx
 import pytest
 
-from bot.auth import Accounts
+from bot.answering.curated import CuratedAnswers, fiscal_year_end, similarity
 from bot.config import Settings
-from bot.curated import CuratedAnswers, fiscal_year_end, similarity
 from bot.service import Bot
+from bot.staff.auth import Accounts
 from tests.admin.conftest import page_csrf
 
 

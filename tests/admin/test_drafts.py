@@ -10,8 +10,8 @@ import httpx
 import pytest
 
 from bot.config import Settings
-from bot.drafts import convert
 from bot.service import Bot
+from bot.staff.drafts import convert
 from tests.admin.conftest import page_csrf
 
 
@@ -134,8 +134,8 @@ def test_a_docx_that_unpacks_too_far_is_refused(client_as: Callable[[str], httpx
 
 
 def test_drafts_are_listed_in_pages(client_as: Callable[[str], httpx.Client], admin_settings: Settings) -> None:
-    from bot.drafts import PAGE_SIZE, Drafts
-    from bot.logstore import LogStore
+    from bot.staff.drafts import PAGE_SIZE, Drafts
+    from bot.storage.logstore import LogStore
 
     store = LogStore(admin_settings.database_url)
     try:

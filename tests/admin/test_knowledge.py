@@ -10,9 +10,9 @@ from pathlib import Path
 
 import httpx
 
-from bot.auth import Accounts
 from bot.config import Settings
-from bot.publish import list_documents, validate_text
+from bot.staff.auth import Accounts
+from bot.staff.publish import list_documents, validate_text
 from tests.admin.conftest import page_csrf
 
 

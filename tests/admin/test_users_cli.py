@@ -25,8 +25,8 @@ def test_the_module_entry_point(tmp_path: Path) -> None:
 
 
 def test_users_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.auth import Accounts, Role
-    from bot.logstore import LogStore
+    from bot.staff.auth import Accounts, Role
+    from bot.storage.logstore import LogStore
 
     monkeypatch.delenv("BOT_DB_URL", raising=False)
     monkeypatch.setenv("BOT_DATA_DIR", str(tmp_path))

@@ -17,11 +17,11 @@ import httpx
 import pytest
 import time_machine
 
-from bot.auth import Accounts, Role
+from bot.answering.curated import fiscal_year_end
 from bot.config import Settings
-from bot.curated import fiscal_year_end
-from bot.logstore import LogStore
 from bot.service import Bot
+from bot.staff.auth import Accounts, Role
+from bot.storage.logstore import LogStore
 from tests.admin.conftest import sign_in
 from tests.web.conftest import LiveServer
 from web.app import create_app

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import AnswerKind, Turn
-from bot.grounding import check_grounded
+from bot.answering.answer import AnswerKind, Turn
+from bot.answering.grounding import check_grounded
 from bot.service import Bot
 
 ROOT = Path(__file__).resolve().parents[2]

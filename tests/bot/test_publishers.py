@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.publishers import LABELS, publisher_type
+from bot.knowledge.publishers import LABELS, publisher_type
 
 WARD, COUNCILLORS = ("city.taito.lg.jp",), ("sayohomme.com",)
 

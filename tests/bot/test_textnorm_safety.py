@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.grounding import check_citations, check_grounded
+from bot.answering.grounding import check_citations, check_grounded
 from bot.safety import EmergencyLevel, OutOfScope, detect_emergency, detect_out_of_scope, mask_pii
-from bot.textnorm import normalize
+from bot.text.textnorm import normalize
 
 OTHERS = ("世田谷区", "墨田区", "横浜市")
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.answer import AnswerKind
-from bot.embeddings import EmbeddingModel
+from bot.answering.answer import AnswerKind
+from bot.answering.messages import PROMPT_DIR, emergency_languages
 from bot.knowledge import load_knowledge
-from bot.messages import PROMPT_DIR, emergency_languages
+from bot.retrieval.embeddings import EmbeddingModel
 from bot.safety import EmergencyLevel, Triage
 from bot.safety.model import ARTIFACT, TriageModel, data_sha256
 from bot.service import Bot

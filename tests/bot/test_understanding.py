@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.answer import AnswerKind, Turn
-from bot.aspect_model import ARTIFACT, SCOPE_ARTIFACT, AspectModel, AspectReader, mask_names, names_pattern
-from bot.eligibility import AgeRule, age_rule, age_verdict
-from bot.embeddings import EmbeddingModel
-from bot.grounding import check_grounded
+from bot.answering.answer import AnswerKind, Turn
+from bot.answering.aspect_model import ARTIFACT, SCOPE_ARTIFACT, AspectModel, AspectReader, mask_names, names_pattern
+from bot.answering.eligibility import AgeRule, age_rule, age_verdict
+from bot.answering.grounding import check_grounded
+from bot.answering.question import Family, analyse, family_facts, split_parts
 from bot.knowledge import load_knowledge
-from bot.question import Family, analyse, family_facts, split_parts
+from bot.retrieval.embeddings import EmbeddingModel
 from bot.safety.model import script_language
 from bot.service import Bot
 
@@ -97,7 +97,7 @@ def test_age_rules_and_verdicts() -> None:
 
 def test_aspect_model_reads_the_asked_detail(embedder: EmbeddingModel) -> None:
     reader = AspectReader(embedder)
-    assert reader.model is not None, "bot/aspect_model.npz must load"
+    assert reader.model is not None, "bot/answering/aspect_model.npz must load"
     kb = load_knowledge(Path(__file__).resolve().parents[2] / "knowledge", date(2026, 12, 2))
     names = names_pattern(n for p in kb.procedures.values() for n in (p.title, *p.aliases))
     assert mask_names("児童手当はいつ振り込まれる?", names) == "〇〇はいつ振り込まれる?"

@@ -91,8 +91,8 @@ def tiny_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
     # Built with explicit settings: a session fixture must not leave BOT_* variables set for other test packages
     # (the web tests would then serve this four-document index).
     from bot.config import Settings
-    from bot.embeddings import get_embedder
-    from bot.index import Indexer
+    from bot.retrieval.embeddings import get_embedder
+    from bot.retrieval.index import Indexer
 
     settings = Settings(data_dir=base / "data", knowledge_dir=kdir)
     Indexer(settings, get_embedder(settings.embedder, settings)).update()

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from bot.grounding import check_grounded
+from bot.answering.grounding import check_grounded
 from evals import metrics
 
 # --- facts: the same normalisation on both sides ---------------------------------------------------------------------
@@ -37,7 +37,7 @@ def test_fact_hits_adversarial_near_miss_amount() -> None:
 
 
 def test_groundedness_uses_the_same_normalisation() -> None:
-    # the shared bot.grounding check: 1万5千円 is grounded by a source that says 15,000円, 20,000円 is not
+    # the shared bot.answering.grounding check: 1万5千円 is grounded by a source that says 15,000円, 20,000円 is not
     assert check_grounded("1万5千円です", ["月15,000円"]) == []
     assert [str(v) for v in check_grounded("20,000円です", ["月15,000円"])] == ["number: 20000円"]
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.answer import AnswerKind, AnswerResult, Citation
+from bot.answering.answer import AnswerKind, AnswerResult, Citation
 from evals import runner
 from evals.__main__ import main
 

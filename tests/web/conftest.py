@@ -17,8 +17,8 @@ import pytest
 import uvicorn
 
 from bot.config import Settings
-from bot.embeddings import get_embedder
-from bot.index import Indexer
+from bot.retrieval.embeddings import get_embedder
+from bot.retrieval.index import Indexer
 from bot.service import Bot
 from web.app import create_app
 

@@ -1,4 +1,4 @@
-"""The log store on its own (bot/logstore.py; kept with the web tests because the web layer is its first user)."""
+"""The log store on its own (bot/storage/logstore.py; kept with the web tests because the web layer is its first user)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from bot.answer import AnswerKind, AnswerResult, Citation, Handoff
-from bot.logstore import LogStore, UnknownMessage
+from bot.answering.answer import AnswerKind, AnswerResult, Citation, Handoff
+from bot.storage.logstore import LogStore, UnknownMessage
 
 
 def result(topic: str | None = "jidou-teate", kind: AnswerKind = AnswerKind.ANSWER) -> AnswerResult:

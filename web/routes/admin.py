@@ -10,9 +10,9 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from bot.analytics import default_period, load_rows
-from bot.auth import SESSION_HOURS, SignInFailed
 from bot.config import Settings
+from bot.staff.analytics import default_period, load_rows
+from bot.staff.auth import SESSION_HOURS, SignInFailed
 from web.deps import LogStoreDep, SettingsDep, client_key
 from web.ratelimit import retry_after
 from web.routes.admin_common import (

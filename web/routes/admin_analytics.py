@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from bot.analytics import WEEKDAYS, compute, default_period, messages_csv, summary_csv
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.service import Bot
+from bot.staff.analytics import WEEKDAYS, compute, default_period, messages_csv, summary_csv
 from web.deps import LogStoreDep, SettingsDep
 from web.routes.admin_common import ViewerDep, html_error, page
 

@@ -15,15 +15,15 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from bot.auth import Accounts, Role, Session
+from bot.answering.curated import CuratedAnswers
 from bot.config import Settings
-from bot.curated import CuratedAnswers
-from bot.drafts import Drafts
-from bot.embeddings import EmbeddingModel, get_embedder
-from bot.index import IngestReport
-from bot.logstore import LogStore
-from bot.publish import Reindexer
+from bot.retrieval.embeddings import EmbeddingModel, get_embedder
+from bot.retrieval.index import IngestReport
 from bot.service import Bot
+from bot.staff.auth import Accounts, Role, Session
+from bot.staff.drafts import Drafts
+from bot.staff.publish import Reindexer
+from bot.storage.logstore import LogStore
 from web.templating import render
 
 SESSION_COOKIE = "kb_admin"

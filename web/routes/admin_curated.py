@@ -10,10 +10,10 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from bot.auth import Session
-from bot.curated import CuratedAnswer, CuratedError, fiscal_year_end
+from bot.answering.curated import CuratedAnswer, CuratedError, fiscal_year_end
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.service import Bot
+from bot.staff.auth import Session
 from web.deps import DbId, SettingsDep
 from web.routes.admin_common import AccountsDep, CuratedDep, EditorDep, EditorPostDep, html_error, page
 

@@ -10,10 +10,11 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.responses import Response
 
-from bot.auth import Session
-from bot.drafts import MAX_UPLOAD_BYTES, PAGE_SIZE, DraftError, Drafts, convert, skeleton
 from bot.knowledge import CATEGORIES, KnowledgeError, load_knowledge
-from bot.publish import (
+from bot.service import Bot
+from bot.staff.auth import Session
+from bot.staff.drafts import MAX_UPLOAD_BYTES, PAGE_SIZE, DraftError, Drafts, convert, skeleton
+from bot.staff.publish import (
     STATUSES,
     UnknownDocument,
     Validation,
@@ -24,7 +25,6 @@ from bot.publish import (
     validate_text,
     write_document,
 )
-from bot.service import Bot
 from web.deps import DbId, SettingsDep
 from web.routes.admin_common import (
     AccountsDep,

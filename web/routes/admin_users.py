@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from bot.auth import AccountError, Role, Session
+from bot.staff.auth import AccountError, Role, Session
 from web.routes.admin_common import AccountsDep, AdminDep, AdminPostDep, page
 
 router = APIRouter(prefix="/admin/users", tags=["admin"], include_in_schema=False)

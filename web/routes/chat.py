@@ -17,9 +17,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.jatext import furigana
-from bot.logstore import LogStore
 from bot.service import Bot
+from bot.storage.logstore import LogStore
+from bot.text.jatext import furigana
 from web.deps import BotDep, ChatRateLimit, LightRateLimit, LogStoreDep
 from web.schemas import ChatRequest, ChatResponse, ErrorResponse, FuriganaRequest, FuriganaResponse, RubySegment
 

@@ -7,7 +7,7 @@ import logging
 from fastapi import APIRouter
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.logstore import UnknownMessage
+from bot.storage.logstore import UnknownMessage
 from web.deps import LightRateLimit, LogStoreDep
 from web.errors import ApiError
 from web.schemas import ErrorResponse, FeedbackRequest, FeedbackResponse

@@ -1,0 +1,1 @@
+"""From a question to a reply: analysis, decision, composition, verdicts, curated and LLM answers, the result types."""

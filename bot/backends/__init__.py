@@ -1,1 +1,0 @@
-"""Built-in embedder backends. Each module registers itself with ``bot.embeddings.register_embedder``."""

@@ -1,0 +1,1 @@
+"""Finding the passages: the index, the vector store, the keyword leg and the embedders."""

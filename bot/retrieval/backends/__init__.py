@@ -1,0 +1,1 @@
+"""Built-in embedder backends. Each module registers itself with ``bot.retrieval.embeddings.register_embedder``."""

@@ -1,0 +1,380 @@
+"""Building the index: chunking, content hashing, incremental embedding, and the atomic generation swap.
+
+Layout under ``<data_dir>/index``::
+
+    CURRENT                 the id of the generation that serves (replaced atomically with os.replace)
+    gens/<id>/manifest.json embedder identity, document hashes, counts, where the vectors live
+    gens/<id>/knowledge/    the exact knowledge files this generation was built from (answers quote these)
+    gens/<id>/chunks.jsonl  chunk texts and metadata
+    gens/<id>/vectors.npy   chunk vectors (+ vector_keys.json): the embedding cache for the next ingest
+    gens/<id>/keyword/      the BM25 index (bm25s)
+    gens/<id>/chroma/       the dense leg (embedded Chroma; in server mode a collection per generation instead)
+
+A new generation is written under ``gens/.tmp-<id>`` and renamed into place only when complete; ``CURRENT`` moves
+last. An ingest that fails or is killed at any point leaves ``CURRENT`` on the previous, complete generation.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.config import Settings
+from bot.knowledge import KnowledgeBase, KnowledgeError, Procedure, load_knowledge
+from bot.retrieval.embeddings import EmbeddingModel
+from bot.retrieval.store import COLLECTION_PREFIX, StoreLocation, VectorStore
+
+TITLE_HEADING = "__title__"
+I18N_HEADING = "__i18n__"  # a document's names and summary in another language (found by a question in that language)
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+class IndexNotReady(RuntimeError):
+    """No complete index generation exists yet (run ``python ingest.py``)."""
+
+
+class IndexMismatch(RuntimeError):
+    """The serving index was built with another embedder than the one configured."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str
+    doc_id: str
+    heading: str
+    text: str
+    embed_text: str
+    keyword_text: str
+
+    @property
+    def key(self) -> str:
+        return hashlib.sha256(self.embed_text.encode("utf-8")).hexdigest()[:32]
+
+
+def chunk_procedure(proc: Procedure, max_tokens: int, token_len: Callable[[str], int]) -> list[Chunk]:
+    """One chunk for the title and aliases, then one per section (long sections split on Japanese punctuation)."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    names = " ".join((proc.title, *proc.aliases))
+    overview = proc.section("overview")
+    head_text = "\n".join(
+        x for x in (names, " ".join(proc.questions), overview.first_sentence if overview else "") if x
+    )
+    chunks = [Chunk(f"{proc.id}#0", proc.id, TITLE_HEADING, head_text, head_text, head_text)]
+    for lang, tr in sorted(proc.translations.items()):
+        text = "\n".join([tr.title, " ".join(tr.aliases), tr.summary])
+        chunks.append(Chunk(f"{proc.id}#i18n.{lang}", proc.id, I18N_HEADING, text, text, f"{proc.title} {text}"))
+    # keep_separator="end" keeps 。 with its sentence (otherwise it starts the next chunk).
+    splitter = RecursiveCharacterTextSplitter(
+        separators=["\n\n", "\n", "。", "、", ""],
+        keep_separator="end",
+        chunk_size=max_tokens,
+        chunk_overlap=0,
+        length_function=token_len,
+    )
+    for si, sec in enumerate(proc.sections, start=1):
+        parts = [sec.text] if token_len(sec.text) <= max_tokens else splitter.split_text(sec.text)
+        for pi, part in enumerate(parts):
+            chunks.append(
+                Chunk(
+                    id=f"{proc.id}#{si}.{pi}",
+                    doc_id=proc.id,
+                    heading=sec.heading,
+                    text=part,
+                    embed_text=f"{proc.title} {sec.heading}\n{part}",
+                    keyword_text=f"{names} {sec.heading}\n{part}",
+                )
+            )
+    return chunks
+
+
+@dataclass
+class IngestReport:
+    generation: str = ""
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    excluded: list[str] = field(default_factory=list)
+    chunks: int = 0
+    embedded: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (
+            f"added {len(self.added)}, changed {len(self.changed)}, removed {len(self.removed)}, "
+            f"unchanged {len(self.unchanged)}, excluded {len(self.excluded)}; "
+            f"{self.chunks} chunks, {self.embedded} embedded; {self.seconds:.1f} s"
+        )
+
+
+# --- pointer and locking ------------------------------------------------------------------------------------------
+
+
+def current_generation(index_dir: Path) -> str | None:
+    try:
+        gen = (index_dir / "CURRENT").read_text().strip()
+    except FileNotFoundError:
+        return None
+    return gen if gen and (index_dir / "gens" / gen / "manifest.json").exists() else None
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+@contextmanager
+def ingest_lock(index_dir: Path) -> Iterator[None]:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".ingest.lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(f"another ingest is running (lock held on {index_dir / '.ingest.lock'})") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+# --- building -----------------------------------------------------------------------------------------------------
+
+
+def _location(settings: Settings, gen_dir: Path, gen: str) -> StoreLocation:
+    if settings.chroma_host:
+        return StoreLocation(COLLECTION_PREFIX + gen, host=settings.chroma_host, port=settings.chroma_port)
+    return StoreLocation("chunks", path=str(gen_dir / "chroma"))
+
+
+def _load_vector_cache(gen_dir: Path) -> dict[str, np.ndarray]:
+    try:
+        keys = json.loads((gen_dir / "vector_keys.json").read_text())
+        vecs = np.load(gen_dir / "vectors.npy")
+    except (FileNotFoundError, ValueError):
+        return {}
+    return dict(zip(keys, vecs, strict=True))
+
+
+def build_keyword_index(chunks: list[Chunk], out_dir: Path) -> None:
+    import bm25s
+
+    from bot.text.jatext import keyword_terms
+
+    vocab: dict[str, int] = {}
+    ids = [[vocab.setdefault(t, len(vocab)) for t in keyword_terms(c.keyword_text)] for c in chunks]
+    retriever = bm25s.BM25()
+    retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
+    retriever.save(str(out_dir), show_progress=False)
+
+
+def validate(settings: Settings) -> KnowledgeBase:
+    """Load and validate the configured knowledge folder (no index or embedder needed)."""
+    return load_knowledge(settings.knowledge_dir, settings.current_date(), settings.stale_days)
+
+
+class Indexer:
+    """Validates the knowledge folder and publishes a new index generation."""
+
+    def __init__(self, settings: Settings, embedder: EmbeddingModel):
+        self.settings = settings
+        self.embedder = embedder
+        self.index_dir = settings.index_dir
+
+    def check(self) -> KnowledgeBase:
+        return validate(self.settings)
+
+    def update(self, rebuild: bool = False, progress: Progress | None = None) -> IngestReport:
+        started = time.monotonic()
+        kb = self.check()
+        if kb.errors:
+            raise KnowledgeError(kb.errors)
+        with ingest_lock(self.index_dir):
+            report = self._build(kb, rebuild, progress or (lambda *_: None))
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _build(self, kb: KnowledgeBase, rebuild: bool, progress: Progress) -> IngestReport:
+        from bot.text.tokens import count_tokens
+
+        today = self.settings.current_date()
+        gens = self.index_dir / "gens"
+        gens.mkdir(parents=True, exist_ok=True)
+        for stale in gens.glob(".tmp-*"):  # leftovers of a killed ingest
+            shutil.rmtree(stale, ignore_errors=True)
+        old_gen = current_generation(self.index_dir)
+        old_manifest: dict[str, Any] = {}
+        cache: dict[str, np.ndarray] = {}
+        if old_gen and not rebuild:
+            old_manifest = json.loads((gens / old_gen / "manifest.json").read_text())
+            if old_manifest.get("embedder") == self.embedder.identity:
+                cache = _load_vector_cache(gens / old_gen)
+            else:
+                old_manifest = {}
+
+        active = sorted(kb.active(today), key=lambda p: p.id)
+        report = IngestReport(excluded=sorted(set(kb.procedures) - {p.id for p in active}))
+        old_docs: dict[str, str] = old_manifest.get("docs", {})
+        for p in active:
+            if p.id not in old_docs:
+                report.added.append(p.id)
+            elif old_docs[p.id] != p.content_hash:
+                report.changed.append(p.id)
+            else:
+                report.unchanged.append(p.id)
+        report.removed = sorted(set(old_docs) - {p.id for p in active})
+
+        cache_dir = self.settings.data_dir / "cache" / "tiktoken"
+        chunks = [
+            c
+            for p in active
+            for c in chunk_procedure(p, self.settings.chunk_tokens, lambda s: count_tokens(s, cache_dir))
+        ]
+        report.chunks = len(chunks)
+        todo = [c for c in chunks if c.key not in cache]
+        done = 0
+        progress("embed", 0, len(todo))
+        step = max(self.embedder.batch_size, 32)
+        for i in range(0, len(todo), step):
+            batch = todo[i : i + step]
+            for c, v in zip(batch, self.embedder.embed_documents([c.embed_text for c in batch]), strict=True):
+                cache[c.key] = v
+            done += len(batch)
+            progress("embed", done, len(todo))
+        report.embedded = len(todo)
+
+        gen = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        report.generation = gen
+        tmp = gens / f".tmp-{gen}"
+        final = gens / gen
+        tmp.mkdir()
+        try:
+            shutil.copytree(self.settings.knowledge_dir, tmp / "knowledge")
+            with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+                for c in chunks:
+                    f.write(json.dumps(asdict(c) | {"key": c.key}, ensure_ascii=False) + "\n")
+            keys = [c.key for c in chunks]
+            vectors = np.vstack([cache[k] for k in keys]) if chunks else np.zeros((0, self.embedder.dimension))
+            np.save(tmp / "vectors.npy", vectors.astype(np.float32))
+            (tmp / "vector_keys.json").write_text(json.dumps(keys))
+            progress("keyword", 0, 1)
+            build_keyword_index(chunks, tmp / "keyword")
+            progress("keyword", 1, 1)
+            # The manifest names the final folder; the embedded store is written in tmp and renamed with it.
+            location = _location(self.settings, final, gen)
+            progress("store", 0, len(chunks))
+            if self.settings.chroma_host:
+                store = VectorStore(location)
+            else:
+                store = VectorStore(StoreLocation(location.collection, path=str(tmp / "chroma")))
+            store.create()
+            store.add(
+                [c.id for c in chunks],
+                vectors,
+                [{"doc_id": c.doc_id, "heading": c.heading} for c in chunks],
+            )
+            progress("store", len(chunks), len(chunks))
+            manifest = {
+                "generation": gen,
+                "created": datetime.now(UTC).isoformat(),
+                "embedder": self.embedder.identity,
+                "docs": {p.id: p.content_hash for p in active},
+                "chunks": len(chunks),
+                "built_for": today.isoformat(),
+                "store": location.to_json(),
+            }
+            _write_atomic(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
+            store.close()  # before the folder is renamed: the writing client must not outlive its path
+            os.rename(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if self.settings.chroma_host:
+                leftover = VectorStore(_location(self.settings, final, gen))
+                leftover.drop()
+                leftover.close()
+            raise
+        _write_atomic(self.index_dir / "CURRENT", gen)
+        self._collect_garbage(gen)
+        return report
+
+    def _collect_garbage(self, keep_gen: str) -> None:
+        gens = sorted(p for p in (self.index_dir / "gens").iterdir() if not p.name.startswith("."))
+        for old in gens[: -self.settings.keep_generations]:
+            if old.name == keep_gen:
+                continue
+            try:
+                manifest = json.loads((old / "manifest.json").read_text())
+                if manifest["store"].get("host"):
+                    old_store = VectorStore(StoreLocation.from_json(manifest["store"]))
+                    old_store.drop()
+                    old_store.close()
+            except Exception:  # a broken old generation is deleted all the same
+                pass
+            shutil.rmtree(old, ignore_errors=True)
+
+
+# --- reading ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Generation:
+    """One complete, immutable index generation, loaded for serving."""
+
+    id: str
+    path: Path
+    manifest: dict[str, Any]
+    kb: KnowledgeBase
+    chunks: list[Chunk]
+    keyword: Any  # bm25s.BM25
+    store: VectorStore
+    chunk_index: dict[str, int]
+
+    @classmethod
+    def load(cls, settings: Settings, embedder: EmbeddingModel, gen: str | None = None) -> Generation:
+        import bm25s
+
+        gen = gen or current_generation(settings.index_dir)
+        if not gen:
+            raise IndexNotReady(f"no index in {settings.index_dir}: run 'python ingest.py' first")
+        path = settings.index_dir / "gens" / gen
+        manifest = json.loads((path / "manifest.json").read_text())
+        if manifest["embedder"] != embedder.identity:
+            raise IndexMismatch(
+                f"index {gen} was built with {manifest['embedder']} but BOT_EMBEDDER gives {embedder.identity}: "
+                "run 'python ingest.py --rebuild'"
+            )
+        kb = load_knowledge(path / "knowledge", date.fromisoformat(manifest["built_for"]), settings.stale_days)
+        chunks = []
+        with open(path / "chunks.jsonl", encoding="utf-8") as f:
+            for line in f:
+                d = json.loads(line)
+                d.pop("key", None)
+                chunks.append(Chunk(**d))
+        keyword = bm25s.BM25.load(str(path / "keyword"), show_progress=False, verbosity=0)
+        store = VectorStore(StoreLocation.from_json(manifest["store"]))
+        return cls(gen, path, manifest, kb, chunks, keyword, store, {c.id: i for i, c in enumerate(chunks)})
+
+    def close(self) -> None:
+        """Release the vector store's resources once no request can still be reading this generation."""
+        self.store.close()

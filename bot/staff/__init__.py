@@ -1,0 +1,1 @@
+"""What ward staff use: sign-in, uploads to drafts, publishing, analytics, the users command."""

@@ -1,0 +1,320 @@
+"""Staff editing of the knowledge folder: document status, validating an edit, publishing it, and the background re-index.
+
+An edit is validated in a temporary copy of the whole knowledge folder (so cross-file checks such as alias collisions
+and unknown form ids run too) and written only when it has no errors. Publishing then asks the :class:`Reindexer` for
+the same incremental, atomic re-index as ``ingest.py``; it runs on a background thread while the serving generation
+keeps answering, and ``on_done`` (the web app passes ``bot.refresh``) switches to the new generation.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.answering.results import AnswerResult
+from bot.config import Settings
+from bot.knowledge import ID_RE, KnowledgeBase, KnowledgeError, Problem, load_knowledge, split_front_matter
+from bot.retrieval.embeddings import EmbeddingModel
+from bot.retrieval.index import Indexer, IngestReport
+
+log = logging.getLogger("bot.staff.publish")
+
+STATUSES = ("ok", "stale", "expired", "invalid")
+_write_lock = threading.Lock()
+
+
+class UnknownDocument(LookupError):
+    """No procedure document with that id."""
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    id: str
+    title: str
+    category: str
+    status: str  # ok / stale / expired / invalid
+    checked: str
+    valid_until: str
+    errors: int
+    warnings: int
+
+
+def procedures_dir(settings: Settings) -> Path:
+    return settings.knowledge_dir / "procedures"
+
+
+def doc_path(settings: Settings, doc_id: str) -> Path:
+    if not ID_RE.match(doc_id) or len(doc_id) > 100:
+        raise UnknownDocument(doc_id)
+    return procedures_dir(settings) / f"{doc_id}.md"
+
+
+def _rel(settings: Settings, doc_id: str) -> str:
+    return f"{settings.knowledge_dir.name}/procedures/{doc_id}.md"
+
+
+def read_document(settings: Settings, doc_id: str) -> str:
+    path = doc_path(settings, doc_id)
+    if not path.is_file() or path.is_symlink():  # a link could show a file from outside knowledge/
+        raise UnknownDocument(doc_id)
+    # A file saved in another encoding opens with replacement characters; the validator says "not valid UTF-8"
+    # and publishing writes it back as UTF-8, instead of a 500.
+    return path.read_text(encoding="utf-8", errors="replace")
+
+
+def _loose_meta(text: str) -> dict[str, Any]:
+    """Best-effort front matter of a document that may be invalid (for listing its title and category)."""
+    try:
+        fm, _, _ = split_front_matter(text)
+        meta = yaml.safe_load(fm)
+    except (ValueError, yaml.YAMLError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def list_documents(settings: Settings, kb: KnowledgeBase | None = None) -> list[DocumentRow]:
+    today = settings.current_date()
+    kb = kb or load_knowledge(settings.knowledge_dir, today, settings.stale_days)
+    by_file: dict[str, list[Problem]] = {}
+    for p in kb.problems:
+        by_file.setdefault(p.path, []).append(p)
+    rows = []
+    for path in sorted(procedures_dir(settings).glob("*.md")):
+        doc_id = path.stem
+        problems = by_file.get(_rel(settings, doc_id), [])
+        errors = sum(1 for p in problems if p.level == "error")
+        warnings = len(problems) - errors
+        proc = kb.procedures.get(doc_id)
+        if proc is not None and not errors:
+            rows.append(
+                DocumentRow(
+                    doc_id, proc.title, proc.category, proc.status(today, settings.stale_days),
+                    proc.checked.isoformat(), proc.valid_until.isoformat() if proc.valid_until else "", 0, warnings,
+                )
+            )  # fmt: skip
+            continue
+        meta = _loose_meta(path.read_text(encoding="utf-8", errors="replace"))
+        rows.append(
+            DocumentRow(
+                doc_id, str(meta.get("title") or doc_id), str(meta.get("category") or ""), "invalid",
+                str(meta.get("checked") or ""), str(meta.get("valid_until") or ""), max(errors, 1), warnings,
+            )
+        )  # fmt: skip
+    return rows
+
+
+@dataclass
+class Validation:
+    problems: list[Problem]  # of the edited file
+    other_errors: list[Problem]  # errors elsewhere in the folder (publishing would fail on them too)
+    kb: KnowledgeBase
+    doc_id: str
+
+    @property
+    def ok(self) -> bool:
+        return not self.other_errors and not any(p.level == "error" for p in self.problems)
+
+
+def _front_matter_id(text: str) -> str | None:
+    pid = _loose_meta(text).get("id")
+    return str(pid) if pid else None
+
+
+def target_id(text: str, fallback: str) -> str:
+    """The file a text is published to: its front-matter ``id`` when that is a valid id, else ``fallback``."""
+    pid = _front_matter_id(text)
+    return pid if pid and ID_RE.match(pid) and len(pid) <= 100 else fallback
+
+
+def validate_text(settings: Settings, doc_id: str, text: str) -> Validation:
+    """Validate ``text`` as ``procedures/<doc_id>.md`` in a temporary copy of the knowledge folder."""
+    doc_path(settings, doc_id)  # checks the id
+    with tempfile.TemporaryDirectory(prefix="kb-edit-") as tmp:
+        copy = Path(tmp) / settings.knowledge_dir.name
+        shutil.copytree(settings.knowledge_dir, copy)
+        (copy / "procedures").mkdir(exist_ok=True)
+        (copy / "procedures" / f"{doc_id}.md").write_text(text, encoding="utf-8")
+        kb = load_knowledge(copy, settings.current_date(), settings.stale_days)
+    rel = _rel(settings, doc_id)
+    mine = [p for p in kb.problems if p.path == rel]
+    others = [p for p in kb.problems if p.path != rel and p.level == "error"]
+    return Validation(mine, others, kb, doc_id)
+
+
+def unified_diff(old: str, new: str, name: str) -> str:
+    return "".join(
+        difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True), f"a/{name}", f"b/{name}")
+    )
+
+
+def write_document(settings: Settings, doc_id: str, text: str) -> str:
+    """Validate and write ``procedures/<doc_id>.md`` atomically. Returns the unified diff. Raises KnowledgeError."""
+    text = text.replace("\r\n", "\n")
+    if not text.endswith("\n"):
+        text += "\n"
+    with _write_lock:
+        result = validate_text(settings, doc_id, text)
+        if not result.ok:
+            raise KnowledgeError([p for p in result.problems if p.level == "error"] + result.other_errors)
+        path = doc_path(settings, doc_id)
+        old = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    return unified_diff(old, text, f"procedures/{doc_id}.md")
+
+
+# --- the background re-index ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReindexStatus:
+    running: bool = False
+    stage: str = ""
+    done: int = 0
+    total: int = 0
+    requested: int = 0  # tickets handed out by request()
+    completed: int = 0  # the highest ticket whose changes a finished run covered (successfully or not)
+    ok: bool | None = None  # outcome of the last finished run
+    error: str = ""
+    summary: str = ""
+    generation: str = ""
+    started_at: float | None = None
+    finished_at: float | None = None
+    history: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items() if k != "history"}
+        d["percent"] = int(100 * self.done / self.total) if self.total else (100 if not self.running else 0)
+        return d
+
+
+class Reindexer:
+    """Runs ``Indexer.update`` on one background thread. Requests made while a run is going get one more run after it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Callable[[], EmbeddingModel],
+        on_done: Callable[[IngestReport], None] | None = None,
+    ):
+        self.settings = settings
+        self.embedder = embedder
+        self.on_done = on_done
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._status = ReindexStatus()
+
+    def status(self) -> ReindexStatus:
+        with self._lock:
+            return ReindexStatus(**{**self._status.__dict__, "history": list(self._status.history)})
+
+    def request(self) -> int:
+        """Ask for a re-index; returns a ticket: the change is live once ``status().completed >= ticket``."""
+        with self._lock:
+            self._status.requested += 1
+            ticket = self._status.requested
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="reindex", daemon=True)
+                self._thread.start()
+        return ticket
+
+    def wait(self, ticket: int, timeout: float = 120) -> ReindexStatus:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            s = self.status()
+            if s.completed >= ticket:
+                return s
+            time.sleep(0.1)
+        raise TimeoutError(f"re-index ticket {ticket} not done after {timeout} s")
+
+    def _progress(self, stage: str, done: int, total: int) -> None:
+        with self._lock:
+            self._status.stage, self._status.done, self._status.total = stage, done, total
+
+    def _loop(self) -> None:
+        while True:
+            with self._lock:
+                if self._status.completed >= self._status.requested:
+                    self._thread = None
+                    return
+                covering = self._status.requested
+                s = self._status
+                s.running, s.stage, s.done, s.total = True, "validate", 0, 0
+                s.started_at, s.error = time.time(), ""
+            ok, error, summary, gen = False, "", "", ""
+            try:
+                report = Indexer(self.settings, self.embedder()).update(progress=self._progress)
+                ok, summary, gen = True, report.summary(), report.generation
+                if self.on_done is not None:
+                    self.on_done(report)
+            except KnowledgeError as e:
+                error = "knowledge has errors:\n" + "\n".join(str(p) for p in e.problems[:20])
+            except Exception as e:  # noqa: BLE001 - a background job: shown on the admin page and logged, never lost
+                log.exception("re-index failed")
+                error = f"{type(e).__name__}: {e}"
+            with self._lock:
+                s = self._status
+                s.running, s.ok, s.error, s.summary, s.finished_at = False, ok, error, summary, time.time()
+                s.completed = covering
+                if gen:
+                    s.generation = gen
+                s.stage = "done" if ok else "failed"
+                s.history = ([f"{self.settings.now():%H:%M:%S} {summary or error}"] + s.history)[:10]
+
+
+# --- preview --------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PreviewItem:
+    question: str
+    kind: str
+    cited: list[str]  # document ids the current index would cite
+    sections: list[str]  # the sections the current answer quotes
+    body: list[str]
+    reason: str
+    edited_sections: list[tuple[str, str]]  # (heading, text) of the edited document that the question asks about
+
+
+def preview(validation: Validation, ask: Callable[[str], AnswerResult]) -> list[PreviewItem]:
+    """How the bot answers the edited document's ``questions`` now, next to the edited sections they ask about.
+
+    The answers come from the serving index (building a throw-away index per keystroke would be too heavy); the
+    edited sections show what will change once the document is published.
+    """
+    from bot.answering.question import cue_aspects
+
+    proc = validation.kb.procedures.get(validation.doc_id)
+    if proc is None:
+        return []
+    questions = list(proc.questions) or [f"{proc.title}について教えて"]
+    items = []
+    for q in questions[:8]:
+        r = ask(q)
+        wanted = [proc.section(a) for a in cue_aspects(q) if a != "contact"]
+        secs = [s for s in wanted if s is not None] or [s for s in (proc.section("overview"),) if s is not None]
+        items.append(
+            PreviewItem(
+                q,
+                r.kind.value,
+                [c.doc_id for c in r.citations],
+                list(r.sections),
+                list(r.body),
+                r.reason,
+                [(s.heading, s.text) for s in secs],
+            )  # fmt: skip
+        )
+    return items

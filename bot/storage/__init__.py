@@ -1,0 +1,1 @@
+"""The log database: conversations, feedback, audit, migrations."""

@@ -1,0 +1,1 @@
+"""Japanese text: normalisation, Sudachi words and readings, token counts."""
