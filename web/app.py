@@ -31,6 +31,7 @@ from web.routes import (
     chat,
     feedback,
     health,
+    line,
     pages,
 )
 from web.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
@@ -73,6 +74,8 @@ def create_app(settings: Settings | None = None, bot: Bot | None = None) -> Fast
             threading.Thread(target=_load_bot, args=(app, settings), name="bot-loader", daemon=True).start()
         yield
         store.close()
+        if getattr(app.state, "line", None) is not None:
+            app.state.line.close()
 
     app = FastAPI(
         title="台東区 子育てチャット API",
@@ -101,6 +104,7 @@ def create_app(settings: Settings | None = None, bot: Bot | None = None) -> Fast
     app.include_router(pages.router)
     for admin_router in (admin, admin_knowledge, admin_curated, admin_analytics, admin_users):
         app.include_router(admin_router.router)
+    line.setup(app, settings)  # POST /line/webhook, only when both LINE settings are set
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     if settings.cors_origins:
