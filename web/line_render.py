@@ -83,6 +83,8 @@ POLITE = {
     "too_long": "ごめんなさい、質問が長すぎます。{max}文字以内で送ってください。"
     "\nSorry, your question is too long. Please keep it under {max} characters.",
     "empty": "質問を文字で送ってください。\nPlease send your question as text.",
+    "slow_down": "続けてたくさんの質問が届きました。少し時間をおいてから、もう一度送ってください。"
+    "\nToo many questions at once. Please wait a minute and try again.",
     "not_ready": "ただいま準備中です。少し時間をおいてから、もう一度送ってください。"
     "\nThe chat is starting up. Please try again in a minute.",
 }

@@ -336,3 +336,35 @@ def test_any_other_api_failure_is_logged_and_not_retried(line_server: LiveServer
     assert "LINE reply failed" in caplog.text and "HTTP 500" in caplog.text
     time.sleep(0.3)
     assert [c["path"] for c in stub.sent()] == ["/v2/bot/message/reply"]
+
+
+def test_an_emergency_is_answered_even_when_the_log_store_is_broken(
+    make_server: Callable[..., LiveServer], line_overrides: dict[str, object], stub: StubLine, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    db = tmp_path / "broken.db"
+    server = make_server(db_url=f"sqlite:///{db}", **line_overrides)
+    post(server, text_event(user_id(), "児童手当はいくら?"))
+    stub.wait(1)
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP TABLE line_events")
+        conn.execute("DROP TABLE feedback")
+        conn.execute("DROP TABLE messages")
+    with caplog.at_level("ERROR"):
+        post(server, text_event(user_id(), "子どもが息をしていない"))
+        [msg] = stub.wait(2)[1]["body"]["messages"]
+    assert "tel:119" in uris(msg, "header")
+    assert "cannot tell if LINE event" in caplog.text and "log store unwritable" in caplog.text
+
+
+def test_a_user_past_the_rate_limit_gets_a_polite_reply(make_server: Callable[..., LiveServer],
+                                                        line_overrides: dict[str, object], stub: StubLine) -> None:  # fmt: skip
+    server = make_server(rate_limit_per_minute=2, **line_overrides)
+    user = user_id()
+    for i in range(3):
+        post(server, text_event(user, "児童手当について教えて"))
+        stub.wait(i + 1)
+    last = stub.sent()[2]["body"]["messages"][0]
+    assert last["type"] == "text" and "少し時間をおいて" in last["text"]
+    post(server, text_event(user_id(), "児童手当について教えて"))  # another parent is not held up
+    assert stub.wait(4)[3]["body"]["messages"][0]["type"] == "flex"

@@ -14,6 +14,7 @@ webhooks asynchronously, and a slow answer must not make LINE redeliver):
 4. The reply token is used once. When LINE refuses it as expired ("Invalid reply token") the same messages are pushed
    to the user instead, with a retry key derived from the event id so that LINE drops a second push of the same event.
    Any other failure of LINE's API is logged, not retried.
+5. Each LINE user has the web chat's rate limit (``BOT_RATE_LIMIT_PER_MINUTE``); past it they get a polite reply.
 
 The LINE user id is stored only as ``line-`` + HMAC-SHA256(key, user id), with the key derived from the channel secret
 (no extra secret to manage, and the secret is required anyway). Without the secret the stored ids cannot be linked back
@@ -202,5 +203,7 @@ def handle_event(app: FastAPI, event: Event) -> str:
     if bot is None:
         return channel.send(event_id, token, to, [line_render.polite("not_ready")])
     session_id = channel.conversation_id(owner or event_id)
+    if app.state.chat_limiter.hit(session_id) is not None:  # the web chat's per-client limit, per LINE user
+        return channel.send(event_id, token, to, [line_render.polite("slow_down")])
     result, _ = ask_and_record(bot, store, session_id, question, None, "line")
     return channel.send(event_id, token, to, line_render.render_answer(result))
