@@ -42,6 +42,7 @@ log = logging.getLogger("web")
 
 MAX_BODY_BYTES = 32 * 1024
 ADMIN_MAX_BODY_BYTES = 6 * 1024 * 1024  # uploads of ward PDFs / Word files and whole documents in the editor
+LINE_MAX_BODY_BYTES = 1024 * 1024  # LINE batches events: several 5,000-character messages pass 32 KB
 
 
 def _load_bot(app: FastAPI, settings: Settings) -> None:
@@ -116,7 +117,9 @@ def create_app(settings: Settings | None = None, bot: Bot | None = None) -> Fast
             max_age=600,
         )
     app.add_middleware(
-        BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES, prefix_limits={"/admin/": ADMIN_MAX_BODY_BYTES}
+        BodySizeLimitMiddleware,
+        max_bytes=MAX_BODY_BYTES,
+        prefix_limits={"/admin/": ADMIN_MAX_BODY_BYTES, "/line/": LINE_MAX_BODY_BYTES},
     )
     app.add_middleware(SecurityHeadersMiddleware, frame_origins=settings.frame_ancestors)
     app.add_middleware(BodyTimeout, seconds=settings.body_timeout)

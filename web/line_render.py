@@ -85,6 +85,8 @@ POLITE = {
     "empty": "質問を文字で送ってください。\nPlease send your question as text.",
     "slow_down": "続けてたくさんの質問が届きました。少し時間をおいてから、もう一度送ってください。"
     "\nToo many questions at once. Please wait a minute and try again.",
+    "error": "ごめんなさい、いまうまく答えられませんでした。しばらくしてからもう一度送ってください。"
+    "\nSorry, something went wrong. Please try again later.",
     "not_ready": "ただいま準備中です。少し時間をおいてから、もう一度送ってください。"
     "\nThe chat is starting up. Please try again in a minute.",
 }

@@ -368,3 +368,30 @@ def test_a_user_past_the_rate_limit_gets_a_polite_reply(make_server: Callable[..
     assert last["type"] == "text" and "少し時間をおいて" in last["text"]
     post(server, text_event(user_id(), "児童手当について教えて"))  # another parent is not held up
     assert stub.wait(4)[3]["body"]["messages"][0]["type"] == "flex"
+
+
+def test_standby_events_are_not_answered(line_server: LiveServer, stub: StubLine) -> None:
+    # LINE sends no reply token in standby (another channel has the chat); even with one, the bot stays quiet.
+    event = text_event(user_id(), "児童手当について教えて", mode="standby")
+    assert post(line_server, event).status_code == 200
+    time.sleep(0.5)
+    assert stub.sent() == []
+
+
+def test_a_batch_of_long_messages_over_32_kb_is_taken(line_server: LiveServer, stub: StubLine) -> None:
+    events = [text_event(user_id(), "保育園の申込について" * 490) for _ in range(5)]
+    body = json.dumps({"destination": "Ubot", "events": events}).encode()
+    assert len(body) > 32 * 1024
+    assert post(line_server, *events).status_code == 200
+    assert {c["body"]["replyToken"] for c in stub.wait(5)} == {e["replyToken"] for e in events}
+
+
+def test_a_failing_bot_still_gets_the_parent_a_polite_reply(line_server: LiveServer, stub: StubLine, web_bot: Bot,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("index file unreadable")
+
+    monkeypatch.setattr(web_bot, "ask", broken)
+    post(line_server, text_event(user_id(), "児童手当について教えて"))
+    [msg] = stub.wait(1)[0]["body"]["messages"]
+    assert msg["type"] == "text" and "うまく答えられませんでした" in msg["text"]

@@ -43,6 +43,7 @@ from linebot.v3.messaging import (
 )
 from linebot.v3.webhooks import (
     Event,
+    EventMode,
     FollowEvent,
     MessageEvent,
     TextMessageContent,
@@ -90,24 +91,26 @@ class LineChannel:
     def send(self, event_id: str, reply_token: str | None, to: str | None, messages: list[dict[str, Any]]) -> str:
         """Reply with the token; push instead only when LINE says the token has expired. Returns what happened."""
         messages = messages[: line_render.MESSAGES_PER_REQUEST_MAX]
-        if reply_token:
-            try:
-                self.api.reply_message(
-                    ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": messages}),
-                    _request_timeout=API_TIMEOUT,
-                )
-                return "replied"
-            except ApiException as e:
-                body = (e.body or b"").decode("utf-8", "replace") if isinstance(e.body, bytes) else str(e.body or "")
-                if not (e.status == 400 and "invalid reply token" in body.lower()):
-                    log.error("LINE reply failed for event %s: HTTP %s %s", event_id, e.status, body[:300])
-                    return "failed"
-                log.warning("LINE reply token expired for event %s; pushing the reply instead", event_id)
-            except HTTPError as e:
-                log.error("LINE API unreachable for the reply to event %s: %s", event_id, e)
+        if not reply_token:
+            log.error("LINE event %s has no reply token; nothing sent", event_id)
+            return "failed"
+        try:
+            self.api.reply_message(
+                ReplyMessageRequest.from_dict({"replyToken": reply_token, "messages": messages}),
+                _request_timeout=API_TIMEOUT,
+            )
+            return "replied"
+        except ApiException as e:
+            body = _body(e)
+            if not (e.status == 400 and "invalid reply token" in body.lower()):
+                log.error("LINE reply failed for event %s: HTTP %s %s", event_id, e.status, body[:300])
                 return "failed"
+            log.warning("LINE reply token expired for event %s; pushing the reply instead", event_id)
+        except HTTPError as e:
+            log.error("LINE API unreachable for the reply to event %s: %s", event_id, e)
+            return "failed"
         if not to:
-            log.error("event %s: no reply token and no user to push to; nothing sent", event_id)
+            log.error("LINE event %s: the reply token expired and there is no one to push to", event_id)
             return "failed"
         try:
             self.api.push_message(
@@ -118,11 +121,15 @@ class LineChannel:
             )
             return "pushed"
         except ApiException as e:
-            body = (e.body or b"").decode("utf-8", "replace") if isinstance(e.body, bytes) else str(e.body or "")
+            body = _body(e)
             log.error("LINE push failed for event %s: HTTP %s %s", event_id, e.status, body[:300])
         except HTTPError as e:
             log.error("LINE API unreachable for the push of event %s: %s", event_id, e)
         return "failed"
+
+
+def _body(e: ApiException) -> str:
+    return e.body.decode("utf-8", "replace") if isinstance(e.body, bytes) else str(e.body or "")
 
 
 def setup(app: FastAPI, settings: Settings) -> None:
@@ -182,6 +189,10 @@ def handle_event(app: FastAPI, event: Event) -> str:
         log.error("log store unavailable, cannot tell if LINE event %s is a redelivery; answering: %s", event_id, e)
     to, owner = _source_ids(event)
     token = getattr(event, "reply_token", None)
+    if getattr(event, "mode", None) == EventMode.STANDBY:
+        # Another channel (e.g. staff answering in LINE's chat) has the conversation; a standby bot must not reply.
+        log.info("LINE event %s in standby mode ignored", event_id)
+        return "standby"
     if isinstance(event, UnfollowEvent):
         # Blocked: LINE gives no reply token and delivers nothing to a user who blocked the account.
         log.info("LINE unfollow (event %s)", event_id)
@@ -205,5 +216,9 @@ def handle_event(app: FastAPI, event: Event) -> str:
     session_id = channel.conversation_id(owner or event_id)
     if app.state.chat_limiter.hit(session_id) is not None:  # the web chat's per-client limit, per LINE user
         return channel.send(event_id, token, to, [line_render.polite("slow_down")])
-    result, _ = ask_and_record(bot, store, session_id, question, None, "line")
+    try:
+        result, _ = ask_and_record(bot, store, session_id, question, None, "line")
+    except Exception:  # noqa: BLE001 - the web chat would answer 500; on LINE the parent would otherwise hear nothing
+        log.exception("LINE event %s: the bot could not answer", event_id)
+        return channel.send(event_id, token, to, [line_render.polite("error")])
     return channel.send(event_id, token, to, line_render.render_answer(result))
