@@ -118,7 +118,8 @@ class Answerer:
         """Analyse a message once: language, aspects (model + cue words), family facts and parts."""
         lang = lang or self.triage.language(text)
         aspects, sure = self.aspects.read(text, cue_aspects(text), _service_names(self.gen.kb))
-        return analyse(text, lang, aspects, sure)
+        ward = self.gen.kb.ward
+        return analyse(text, lang, aspects, sure, ward.name if ward else "")
 
     def answer(self, question: str, history: list[Turn] | None = None,
                safety: SafetyDecision | None | bool = True, lang: str | None = None) -> AnswerResult:  # fmt: skip
@@ -167,7 +168,8 @@ class Answerer:
         elif r.kind is AnswerKind.NO_ANSWER:
             lead.append(messages.reply_frame("no_answer", lang))
         elif r.kind is AnswerKind.OUT_OF_SCOPE:
-            lead.append(messages.reply_frame("out_of_scope", lang))
+            ward = kb.ward.name_in(lang) if kb.ward else ""
+            lead.append(messages.reply_frame("out_of_scope", lang, ward=ward))
         elif r.kind is AnswerKind.CLARIFY:
             lead.append(messages.reply_frame("clarify", lang))
             r.choices = [self._translated_choice(c, lang) for c in r.choices]
@@ -671,14 +673,17 @@ class Answerer:
 
     def _out_of_scope(self, q: Question, why: OutOfScope, debug: list[dict[str, Any]] | None = None) -> AnswerResult:
         kb = self.gen.kb
-        text = messages.sections("out_of_scope")[why.value]
+        ward = kb.ward
+        default = self._office(ward.default_office if ward else None)
+        text = messages.sections("out_of_scope")[why.value].format(
+            ward=ward.name if ward else "この区", office=default.name if default else "区役所"
+        )
         cites: list[Procedure] = []
         office = None
-        ward = kb.ward
         if why is OutOfScope.DIAGNOSIS and ward and ward.diagnosis_doc in kb.procedures:
             cites = [kb.procedures[ward.diagnosis_doc]]  # type: ignore[index]
         if why is OutOfScope.OTHER_TOPIC:
-            office = self._office(ward.default_office if ward else None)
+            office = default
         r = AnswerResult(q.text, AnswerKind.OUT_OF_SCOPE, "", body=text.splitlines(), office=office, reason=why.value,
                          citations=[self._citation(p) for p in cites], candidates=debug or [])  # fmt: skip
         return self._finish(r, cites)
