@@ -61,12 +61,13 @@ from bot.answering.results import (  # noqa: F401 - re-exported: bot.answering.a
     _fmt_date,
     render_text,
 )
-from bot.knowledge import Procedure
+from bot.knowledge import KnowledgeBase, Procedure
 from bot.knowledge.ward import EmergencyLine
 from bot.retrieval.index import Generation
 from bot.retrieval.retrieve import Candidate, Retriever
 from bot.safety import OutOfScope, SafetyDecision, Triage, detect_out_of_scope, mentions_childcare
 from bot.text.jatext import content_words
+from bot.text.romaji import RomajiLexicon
 from bot.text.textnorm import nfkc, normalize, normalize_query
 
 # --- what was asked: bot.answering.question (aspects, family facts, parts) ----------------------------------------------------
@@ -113,6 +114,10 @@ class Answerer:
         """The generation this request started on (pinned in ``answer``): an index swap in the middle of a request
         cannot mix the old retrieval with the new documents."""
         return _PINNED.get() or self.retriever.generation
+
+    def warm(self, kb: KnowledgeBase) -> None:
+        """Build what the first message of a kind would otherwise build (the romaji lexicon, ~0.7 s)."""
+        _romaji(kb)
 
     def understand(self, text: str, lang: str | None = None) -> Question:
         """Analyse a message once: language, aspects (model + cue words), family facts and parts."""
@@ -259,7 +264,7 @@ class Answerer:
         prev_topic = next((t.topic for t in reversed(history) if t.topic and t.topic in kb.procedures), None)
         if q.topicless and prev_topic:
             return self._compose(q, kb.procedures[prev_topic], None, "follow-up on the previous topic")
-        retrieval = self.retriever.search(q.text, generation=gen)
+        retrieval = self.retriever.search(self._search_text(q), generation=gen)
         cands = retrieval.candidates
         debug = [c.to_json() for c in cands[:5]]
         if prev_topic and self._continues(q, prev_topic, cands):
@@ -496,6 +501,14 @@ class Answerer:
             verdict=verdict[0] if verdict else "",
         )
         return self._finish(r, [p])
+
+    def _search_text(self, q: Question) -> str:
+        """What retrieval reads: the message, plus the Japanese words its romaji names (「ninpu shien kyufu」 →
+        妊婦 支援給付), so a Portuguese or Vietnamese question that names the service the way it sounds finds it."""
+        if not re.search(r"[A-Za-z]{3}", q.text):
+            return q.text
+        words = _romaji(self.gen.kb).expand(q.text)
+        return f"{q.text} {' '.join(words)}" if words else q.text
 
     def _query_vector(self, text: str) -> Any:
         try:
@@ -744,6 +757,17 @@ def _with_antecedent(u: Unit, p: Procedure) -> Unit:
 
 
 _NAMES: dict[int, Any] = {}
+_LEXICONS: dict[int, RomajiLexicon] = {}
+
+
+def _romaji(kb: Any) -> RomajiLexicon:
+    """The knowledge's words by their folded reading (built on the first message with Latin letters)."""
+    key = id(kb)
+    if key not in _LEXICONS:
+        if len(_LEXICONS) > 8:
+            _LEXICONS.clear()
+        _LEXICONS[key] = RomajiLexicon.of_knowledge(kb.procedures.values())
+    return _LEXICONS[key]
 
 
 def _service_names(kb: Any) -> Any:
