@@ -48,6 +48,7 @@ from bot.answering.eligibility import (
     age_verdict,
     asks_eligibility,
 )
+from bot.answering.grounding import normalize_numbers
 from bot.answering.question import ASPECT_LABELS, ASPECT_WORDS, Question, analyse, cue_aspects
 from bot.answering.results import (  # noqa: F401 - re-exported: bot.answering.answer was where these lived
     AnswerKind,
@@ -163,10 +164,14 @@ class Answerer:
             lead.append(messages.reply_frame(f"verdict_{r.verdict}", lang))
         if r.kind in (AnswerKind.ANSWER, AnswerKind.NO_ANSWER) and r.citations:
             qvec = self._query_vector(q.text)
-            for c in r.citations[:2]:
+            for i, c in enumerate(r.citations[:2]):
                 tr = kb.procedures[c.doc_id].translation(lang) if c.doc_id in kb.procedures else None
                 if tr is not None:
-                    lead.append(f"{tr.title}: " + " ".join(self._answer_first(tr.summary, qvec, q.aspects)))
+                    ordered = self._answer_first(tr.summary, qvec, q.aspects)
+                    lead.append(f"{tr.title}: " + " ".join(ordered))
+                    if i == 0 and ordered and r.kind is AnswerKind.ANSWER:
+                        r.body = _with_pivot(r.body, kb.procedures[c.doc_id], ordered[0], bool(r.verdict))
+                        r.details = [d for d in r.details if d not in r.body]
             if not lead:
                 missing = True
                 lead.append(messages.reply_frame("no_summary", lang))
@@ -758,6 +763,24 @@ def _with_antecedent(u: Unit, p: Procedure) -> Unit:
 
 _NAMES: dict[int, Any] = {}
 _LEXICONS: dict[int, RomajiLexicon] = {}
+
+
+def _bare_numbers(text: str) -> set[str]:
+    return {n for n in re.findall(r"\d+(?:\.\d+)?", normalize_numbers(text)) if len(n) >= 2}
+
+
+def _with_pivot(body: list[str], p: Procedure, lead: str, verdict: bool) -> list[str]:
+    """The Japanese answer states what the parent read first in their language: the summary sentence that answers
+    the question carries numbers (checked to occur in the Japanese text), so the document's first sentence holding
+    the ones the Japanese answer lacks goes first in it (after the verdict line)."""
+    wanted = _bare_numbers(lead) - _bare_numbers(" ".join(body))
+    if not wanted:
+        return body
+    best = max(units_of(p), key=lambda u: (len(wanted & _bare_numbers(u.text)), -u.section_order, -u.order))
+    if not wanted & _bare_numbers(best.text) or best.text in " ".join(body):
+        return body
+    at = 1 if verdict and body else 0
+    return [*body[:at], best.text, *body[at:]]
 
 
 def _romaji(kb: Any) -> RomajiLexicon:
