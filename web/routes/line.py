@@ -169,12 +169,10 @@ def handle_events(app: FastAPI, events: list[Event]) -> None:
             log.exception("LINE event %s could not be handled", getattr(event, "webhook_event_id", "?"))
 
 
-def _source_ids(event: Event) -> tuple[str | None, str | None]:
-    """(who to push to, whose conversation it is): the user in a one-to-one chat; the group or room otherwise."""
+def _chat_id(event: Event) -> str | None:
+    """Whose conversation it is and who a push goes to: the user in a one-to-one chat, else the group or room."""
     src = getattr(event, "source", None)
-    user = getattr(src, "user_id", None)
-    chat = getattr(src, "group_id", None) or getattr(src, "room_id", None)
-    return chat or user, chat or user
+    return getattr(src, "group_id", None) or getattr(src, "room_id", None) or getattr(src, "user_id", None)
 
 
 def handle_event(app: FastAPI, event: Event) -> str:
@@ -187,7 +185,7 @@ def handle_event(app: FastAPI, event: Event) -> str:
             return "duplicate"
     except SQLAlchemyError as e:
         log.error("log store unavailable, cannot tell if LINE event %s is a redelivery; answering: %s", event_id, e)
-    to, owner = _source_ids(event)
+    to = _chat_id(event)
     token = getattr(event, "reply_token", None)
     if getattr(event, "mode", None) == EventMode.STANDBY:
         # Another channel (e.g. staff answering in LINE's chat) has the conversation; a standby bot must not reply.
@@ -213,7 +211,7 @@ def handle_event(app: FastAPI, event: Event) -> str:
     bot = ready_bot(app.state)
     if bot is None:
         return channel.send(event_id, token, to, [line_render.polite("not_ready")])
-    session_id = channel.conversation_id(owner or event_id)
+    session_id = channel.conversation_id(to or event_id)
     if app.state.chat_limiter.hit(session_id) is not None:  # the web chat's per-client limit, per LINE user
         return channel.send(event_id, token, to, [line_render.polite("slow_down")])
     try:
