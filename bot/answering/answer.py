@@ -262,7 +262,8 @@ class Answerer:
         gen = self.gen
         kb = gen.kb
         ward = kb.ward
-        oos = detect_out_of_scope(q.text, ward.name, ward.other_municipalities) if ward else detect_out_of_scope(q.text)
+        names = _service_names(kb)
+        oos = detect_out_of_scope(q.text, ward.name if ward else "", ward.other_municipalities if ward else (), names)
         if oos and oos is not OutOfScope.OTHER_TOPIC:
             return self._out_of_scope(q, oos)
         aspects = list(q.aspects)
