@@ -101,4 +101,6 @@ def test_a_diagnosis_cue_inside_a_service_name_is_not_a_diagnosis_request() -> N
     names = re.compile("児童育成手当|障害手当|予防接種")
     assert detect_out_of_scope("児童育成手当の障害手当はいくらですか", service_names=names) is None
     assert detect_out_of_scope("うちの子は発達障害ですか", service_names=names) is OutOfScope.DIAGNOSIS
-    assert detect_out_of_scope("予防接種のあと発疹が出ました、何の病気ですか", service_names=names) is OutOfScope.DIAGNOSIS
+    assert (
+        detect_out_of_scope("予防接種のあと発疹が出ました、何の病気ですか", service_names=names) is OutOfScope.DIAGNOSIS
+    )
