@@ -474,7 +474,7 @@ class Answerer:
         if shown and not unknown:
             shown = self._extend(shown, answers, aspects, p)
         caution = self._relevant_caution(q, p, shown)
-        body = [gap] if gap else join_units(shown)
+        body = [gap] if gap else join_units(_connectives_follow(shown, p))
         if unknown and not gap:
             body = [u.text for u in shown if u.unknown][:1] or [
                 f"{p.title}について、このご質問の答えはここでは確認できていません。"
@@ -760,6 +760,24 @@ def _with_antecedent(u: Unit, p: Procedure) -> Unit:
         return u
     prev = next((x for x in units_of(p) if x.order == u.order - 1 and x.section_order == u.section_order), None)
     return prev if prev is not None and not prev.unknown else u
+
+
+def _connectives_follow(shown: list[Unit], p: Procedure) -> list[Unit]:
+    """A sentence opening with 「そのため」「ただし」 comes right after the sentence it continues, wherever the scoring
+    put it (a reply opened 「そのため、今払うのは延長保育料などです」 with its reason after it); leading, it brings it."""
+    out = list(shown)
+    for u in shown:
+        if not _CONNECTIVE.match(u.text):
+            continue
+        prev = next((x for x in units_of(p) if x.order == u.order - 1 and x.section_order == u.section_order), None)
+        if prev is None or prev.unknown:
+            continue
+        if prev in out:
+            out.remove(u)
+            out.insert(out.index(prev) + 1, u)
+        elif out[0] is u:
+            out.insert(0, prev)
+    return out
 
 
 _NAMES: dict[int, Any] = {}
