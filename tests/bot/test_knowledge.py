@@ -129,8 +129,9 @@ def test_a_form_kind_must_be_application_or_information(knowledge_copy: Path) ->
 def test_sources_carry_a_publisher_checked_against_the_host(knowledge_copy: Path) -> None:
     doc = knowledge_copy / "procedures" / "jidou-teate.md"
     text = doc.read_text(encoding="utf-8")
-    first = re.search(r"^source_urls:\n  - (\S+)\n", text, flags=re.M)
-    assert first, "jidou-teate.md lists its sources one per line"
+    # the first source, in either form: a bare URL or a {url, publisher, title, as_of} mapping
+    first = re.search(r"^source_urls:\n  - (?:url: )?(\S+)\n(?:    (?:publisher|title|as_of): .*\n)*", text, flags=re.M)
+    assert first, "jidou-teate.md lists its sources one per item"
     url = first.group(1)
     ok = f"source_urls:\n  - url: {url}\n    publisher: official_ward\n    title: 児童手当\n    as_of: 2025-04-01\n"
     doc.write_text(text.replace(first.group(0), ok), encoding="utf-8")
@@ -160,6 +161,8 @@ def test_sources_carry_a_publisher_checked_against_the_host(knowledge_copy: Path
 
 def test_checked_against_names_what_the_document_was_compared_with(knowledge_copy: Path) -> None:
     doc = knowledge_copy / "procedures" / "jidou-teate.md"
+    doc.write_text(re.sub(r"^checked_against: .*\n", "", doc.read_text(encoding="utf-8"), flags=re.M), encoding="utf-8")
+    assert load_knowledge(knowledge_copy, TODAY).procedures["jidou-teate"].checked_against is None
     _edit(doc, "checked:", "checked_against: fact_sheet\nchecked:")
     kb = load_knowledge(knowledge_copy, TODAY)
     assert kb.procedures["jidou-teate"].checked_against == "fact_sheet"
