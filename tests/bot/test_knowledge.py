@@ -174,9 +174,9 @@ def test_checked_against_names_what_the_document_was_compared_with(knowledge_cop
 def test_an_office_phone_names_its_source_or_says_it_is_unconfirmed(knowledge_copy: Path) -> None:
     kb = load_knowledge(knowledge_copy, TODAY)
     assert not kb.errors, _messages(kb)
-    famisapo, jisou = kb.offices["famisapo"], kb.offices["tokyo-jisou"]
+    famisapo, hourai = kb.offices["famisapo"], kb.offices["hourai-center"]
     assert (famisapo.phone_source, famisapo.phone_confirmed) == ("https://taitoshakyo.com/service/fsc", True)
-    assert jisou.phone_source is None and jisou.phone_confirmed is False
+    assert hourai.phone_source is None and hourai.phone_confirmed is False
     # every office in the shipped knowledge that gives a phone says who vouches for it
     assert all(o.phone_source or o.phone_confirmed is False for o in kb.offices.values() if o.phone)
 
