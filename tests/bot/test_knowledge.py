@@ -75,7 +75,14 @@ def test_colliding_alias(knowledge_copy: Path) -> None:
 
 def test_expired_is_excluded_with_warning_and_stale_warns(knowledge_copy: Path) -> None:
     doc = knowledge_copy / "procedures" / "support-018.md"
-    _edit(doc, "checked: 2026-11-27", "checked: 2024-01-01\nvalid_until: 2025-03-31")
+    text = re.sub(
+        r"^checked: .*$",
+        "checked: 2024-01-01\nvalid_until: 2025-03-31",
+        doc.read_text(encoding="utf-8"),
+        count=1,
+        flags=re.M,
+    )
+    doc.write_text(text, encoding="utf-8")
     kb = load_knowledge(knowledge_copy, TODAY, stale_days=365)
     warnings = [str(w) for w in kb.warnings]
     assert any("support-018.md" in w and "valid_until 2025-03-31 is in the past" in w for w in warnings)
