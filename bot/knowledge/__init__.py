@@ -95,6 +95,10 @@ class Office:
     hours: str | None = None
     url: str | None = None
     note: str | None = None
+    # Who vouches for ``phone``: the page that shows the number (``phone_source``), or ``phone_confirmed: false`` when
+    # no cited page does. Neither given = not yet checked (older knowledge folders).
+    phone_source: str | None = None
+    phone_confirmed: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -561,6 +565,26 @@ def load_offices(path: Path, rel: str, problems: list[Problem]) -> dict[str, Off
         if oid in offices:
             problems.append(Problem(rel, line, f"duplicate office id '{oid}'"))
             continue
+        phone_source = _opt_str(item, "phone_source")
+        if phone_source and not re.match(r"^https?://\S+$", phone_source):
+            problems.append(
+                Problem(
+                    rel, line, f"office '{oid}': phone_source must be the http(s) URL of the page showing the phone"
+                )
+            )
+            phone_source = None
+        confirmed = item.get("phone_confirmed")
+        if confirmed is not None and not isinstance(confirmed, bool):
+            problems.append(
+                Problem(rel, line, f"office '{oid}': phone_confirmed must be true or false, not {confirmed!r}")
+            )
+            confirmed = None
+        if phone_source and confirmed is False:
+            problems.append(
+                Problem(rel, line, f"office '{oid}': phone_source names a page but phone_confirmed is false; keep one")
+            )
+        if (phone_source or confirmed is not None) and not _opt_str(item, "phone"):
+            problems.append(Problem(rel, line, f"office '{oid}': phone_source/phone_confirmed given but no phone"))
         offices[oid] = Office(
             id=oid,
             name=str(item["name"]),
@@ -569,6 +593,8 @@ def load_offices(path: Path, rel: str, problems: list[Problem]) -> dict[str, Off
             hours=_opt_str(item, "hours"),
             url=_opt_str(item, "url"),
             note=_opt_str(item, "note"),
+            phone_source=phone_source,
+            phone_confirmed=True if phone_source else confirmed,
         )
     return offices
 

@@ -41,7 +41,7 @@ def test_edit_validate_publish_and_the_bot_answers(page: Any, admin_server: Live
     new_fact = "区立小中学校の給食費は、令和8年度も親の負担がありません(区の発表)。"
     assert old_fact in original
 
-    box.fill(original.replace("checked: 2026-11-27", "checked: 2026-11-31").replace(old_fact, new_fact))
+    box.fill(original.replace("checked: 2026-12-02", "checked: 2026-11-31").replace(old_fact, new_fact))
     page.get_by_role("button", name="検証する").click()
     error = page.locator(".problem-error").first
     error.wait_for()
@@ -51,7 +51,7 @@ def test_edit_validate_publish_and_the_bot_answers(page: Any, admin_server: Live
     error.locator(".line-link").click()  # jumps to the line in the textarea (admin.js)
     assert page.evaluate("document.activeElement.id") == "doc-text"
 
-    box.fill(box.input_value().replace("checked: 2026-11-31", "checked: 2026-11-27"))
+    box.fill(box.input_value().replace("checked: 2026-11-31", "checked: 2026-12-02"))
     page.get_by_role("button", name="検証する").click()
     page.locator(".problems .ok").wait_for()
     page.get_by_role("button", name="公開する").click()

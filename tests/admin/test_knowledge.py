@@ -3,6 +3,7 @@ the bot answers with the new fact, and the audit entry with its unified diff. Al
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from datetime import date
@@ -30,7 +31,9 @@ def test_status_of_each_document(knowledge_copy: Path, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path / "d", knowledge_dir=knowledge_copy, today=date(2027, 1, 10), stale_days=365)
     procs = knowledge_copy / "procedures"
     text = (procs / "kyushokuhi.md").read_text(encoding="utf-8")
-    (procs / "kyushokuhi.md").write_text(text.replace("checked: 2026-11-27", "checked: 2025-01-01"), encoding="utf-8")
+    (procs / "kyushokuhi.md").write_text(
+        re.sub(r"^checked: .*$", "checked: 2025-01-01", text, count=1, flags=re.M), encoding="utf-8"
+    )
     text = (procs / "jidoukan.md").read_text(encoding="utf-8")
     (procs / "jidoukan.md").write_text(text.replace("---\n", "---\nvalid_until: 2026-12-31\n", 1), encoding="utf-8")
     text = (procs / "short-stay.md").read_text(encoding="utf-8")
