@@ -40,6 +40,10 @@ class ChatRequest(BaseModel):
         return v
 
 
+class EndConversationRequest(BaseModel):
+    session_id: SessionId = Field(..., description="The conversation to close (「新しい相談」).")
+
+
 class Citation(BaseModel):
     doc_id: str
     title: str

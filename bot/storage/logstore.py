@@ -35,6 +35,7 @@ To change the schema, add ``m00N_<what>(conn)`` and list it in ``MIGRATIONS``; n
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -352,6 +353,25 @@ class LogStore:
                     )
                 ).inserted_primary_key
             )
+
+    def end_conversation(self, session_id: str) -> bool:
+        """「新しい相談」: the session's turns move to a closed conversation of their own (a fresh id nobody holds), so
+        the session starts with no context while the logs and their feedback stay for the analytics. False when the
+        session had no turns."""
+        with self._counted():
+            self._check_file()
+            now = _now()
+            with self.engine.begin() as conn:
+                start = conn.scalar(select(conversations.c.created_at).where(conversations.c.id == session_id))
+                if start is None:
+                    return False
+                closed = secrets.token_urlsafe(16)
+                conn.execute(insert(conversations).values(id=closed, created_at=start, last_at=now))
+                moved = conn.execute(
+                    update(messages).where(messages.c.conversation_id == session_id).values(conversation_id=closed)
+                ).rowcount
+                conn.execute(update(conversations).where(conversations.c.id == session_id).values(created_at=now))
+                return bool(moved)
 
     def record_feedback(
         self, message_id: int, helpful: bool, comment: str | None = None, session_id: str | None = None

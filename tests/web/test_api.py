@@ -485,3 +485,27 @@ def test_only_a_confirmed_online_form_is_offered_as_one(client: httpx.Client) ->
     d = ask(client, "こどもクラブの申し込み方法は?")
     assert d["handoff"]["kind"] == "information" and "くわしくは区のページ:" in d["answer"]
     assert "オンライン申請)" not in d["answer"]
+
+
+# --- 「新しい相談」 --------------------------------------------------------------------------------------------------
+
+
+def test_ending_a_conversation_makes_the_server_forget_its_context(client: httpx.Client, db_path: Path) -> None:
+    first = ask(client, "児童館って何時まで開いてますか?")
+    sid = first["session_id"]
+    assert first["citations"][0]["doc_id"] == "jidoukan"
+    control = ask(client, "じゃあ日曜日は?", session_id=sid)  # with the context, the follow-up is about 児童館
+    assert control["citations"] and control["citations"][0]["doc_id"] == "jidoukan"
+    r = client.post("/api/chat/end", json={"session_id": sid})
+    assert r.status_code == 204
+    after = ask(client, "じゃあ日曜日は?", session_id=sid)  # the same id, sent again: no old topic
+    assert "jidoukan" not in [c["doc_id"] for c in after["citations"]]
+    # the turns stay in the logs (for the analytics), in a closed conversation of their own
+    rows = db_rows(db_path, "SELECT conversation_id, question FROM messages WHERE id IN (?, ?, ?)",
+                   first["message_id"], control["message_id"], after["message_id"])  # fmt: skip
+    closed = {row["conversation_id"] for row in rows} - {sid}
+    assert len(closed) == 1 and rows[-1]["conversation_id"] == sid
+    # ending an unknown or already fresh session is harmless; a malformed id is refused politely
+    assert client.post("/api/chat/end", json={"session_id": "never-seen"}).status_code == 204
+    bad = client.post("/api/chat/end", json={"session_id": "no spaces!"})
+    assert bad.status_code == 422 and JAPANESE.search(bad.json()["message"])

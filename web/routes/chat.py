@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -21,7 +21,16 @@ from bot.service import Bot
 from bot.storage.logstore import LogStore
 from bot.text.jatext import furigana
 from web.deps import BotDep, ChatRateLimit, LightRateLimit, LogStoreDep
-from web.schemas import ChatRequest, ChatResponse, ErrorResponse, FuriganaRequest, FuriganaResponse, RubySegment
+from web.errors import ApiError
+from web.schemas import (
+    ChatRequest,
+    ChatResponse,
+    EndConversationRequest,
+    ErrorResponse,
+    FuriganaRequest,
+    FuriganaResponse,
+    RubySegment,
+)
 
 router = APIRouter(prefix="/api", tags=["chat"])
 log = logging.getLogger("web.chat")
@@ -100,6 +109,21 @@ def chat_stream(req: ChatRequest, bot: BotDep, store: LogStoreDep) -> StreamingR
 def chat_stream_get(req: Annotated[ChatRequest, Query()], bot: BotDep, store: LogStoreDep) -> StreamingResponse:
     """For `EventSource` clients: the question in the query string."""
     return _stream(answer_turn(bot, store, req))
+
+
+@router.post("/chat/end", status_code=204, responses=ERRORS, dependencies=[LightRateLimit])
+def end_conversation(req: EndConversationRequest, store: LogStoreDep) -> Response:
+    """「新しい相談」: the server forgets the session's context (its turns stay in the logs as a closed conversation),
+    so a follow-up such as 「じゃあ日曜日は?」 starts afresh even if the same session id is sent again."""
+    try:
+        store.end_conversation(req.session_id)
+    except SQLAlchemyError as e:
+        # the page drops the session id as well, so the old context is unreachable from it either way
+        log.error("log store unwritable, conversation not closed: %s", e)
+        raise ApiError(
+            503, "store_unavailable", "ただいま新しい相談を始められません。時間をおいてお試しください。"
+        ) from None
+    return Response(status_code=204)
 
 
 @router.post("/furigana", response_model=FuriganaResponse, responses=ERRORS, dependencies=[LightRateLimit])
