@@ -110,8 +110,14 @@ def test_furigana_is_returned_as_ruby_segments(client: httpx.Client) -> None:
     assert "".join(s["text"] for s in first) == body["body"][0]
     assert {"text": "児童", "reading": "じどう"} in first
     assert ask(client, "児童手当について教えて")["ruby"] is None
-    r = client.post("/api/furigana", json={"texts": ["申請方法"]})
+    r = client.post("/api/furigana", json={"texts": ["申請方法", "日本堤のセンターは毎月1日に休みます"]})
     assert r.json()["ruby"][0][0] == {"text": "申請", "reading": "しんせい"}
+    place = r.json()["ruby"][1]  # the ward's place-name dictionary and the day reading, through the API
+    assert place[0] == {"text": "日本堤", "reading": "にほんづつみ"}
+    assert {"text": "1日", "reading": "ついたち"} in place and {
+        "text": "のセンターは",
+        "reading": None,
+    } in place  # kana: no ruby
 
 
 def test_emergency_answer_carries_tel_links(client: httpx.Client) -> None:

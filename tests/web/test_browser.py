@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import re
 import sqlite3
 import statistics
 import threading
@@ -179,6 +180,8 @@ def test_furigana_toggle_renders_ruby_and_persists(page: Any, server: Any) -> No
     answer = ask(page, "保育園の入園申込について教えて")
     assert answer.locator("ruby rt").count() > 3
     assert answer.locator("ruby").first.is_visible()
+    bases = answer.evaluate("a => [...a.querySelectorAll('ruby')].map(r => r.firstChild.textContent)")
+    assert all(re.search(r"[\u4e00-\u9fff々]", b) for b in bases), bases  # never ruby over kana alone
     page.get_by_role("button", name="文字を大きく").click()
     assert "large-text" in page.locator("html").get_attribute("class")
     page.reload()

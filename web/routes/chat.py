@@ -11,6 +11,7 @@ import logging
 import re
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -19,8 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.service import Bot
 from bot.storage.logstore import LogStore
-from bot.text.jatext import furigana
-from web.deps import BotDep, ChatRateLimit, LightRateLimit, LogStoreDep
+from bot.text.furigana import furigana, place_readings_for
+from web.deps import BotDep, ChatRateLimit, LightRateLimit, LogStoreDep, SettingsDep
 from web.errors import ApiError
 from web.schemas import (
     ChatRequest,
@@ -43,8 +44,9 @@ def new_session_id() -> str:
     return secrets.token_urlsafe(16)
 
 
-def ruby(paragraphs: list[str]) -> list[list[RubySegment]]:
-    return [[RubySegment(text=s, reading=r) for s, r in furigana(p)] for p in paragraphs]
+def ruby(paragraphs: list[str], knowledge_dir: Path) -> list[list[RubySegment]]:
+    places = place_readings_for(knowledge_dir)  # the ward's place names: 日本堤 is にほんづつみ, not にっぽんてい
+    return [[RubySegment(text=s, reading=r) for s, r in furigana(p, places)] for p in paragraphs]
 
 
 def answer_turn(bot: Bot, store: LogStore, req: ChatRequest) -> ChatResponse:
@@ -63,7 +65,9 @@ def answer_turn(bot: Bot, store: LogStore, req: ChatRequest) -> ChatResponse:
     except SQLAlchemyError as e:
         log.error("log store unwritable, answer (kind=%s) not recorded: %s", result.kind.value, e)
         message_id = None
-    return ChatResponse.of(result, session_id, message_id, ruby(result.body) if req.furigana else None)
+    return ChatResponse.of(
+        result, session_id, message_id, ruby(result.body, bot.settings.knowledge_dir) if req.furigana else None
+    )
 
 
 def _event(name: str, data: object) -> str:
@@ -127,6 +131,6 @@ def end_conversation(req: EndConversationRequest, store: LogStoreDep) -> Respons
 
 
 @router.post("/furigana", response_model=FuriganaResponse, responses=ERRORS, dependencies=[LightRateLimit])
-def furigana_for(req: FuriganaRequest) -> FuriganaResponse:
+def furigana_for(req: FuriganaRequest, settings: SettingsDep) -> FuriganaResponse:
     """Ruby segments for texts already shown (used when a parent turns ふりがな on after an answer arrived)."""
-    return FuriganaResponse(ruby=ruby(req.texts))
+    return FuriganaResponse(ruby=ruby(req.texts, settings.knowledge_dir))
