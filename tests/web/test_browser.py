@@ -262,20 +262,34 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture()
-def host_page(tmp_path: Path, server: Any) -> Iterator[str]:
-    """A page on another origin (another port) that embeds the widget the way a ward web page would."""
-    (tmp_path / "index.html").write_text(
-        f"""<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>台東区のページ</title>
-<style>body {{ font-family: serif; background: #fafafa; }} button {{ background: red !important; font-size: 40px; }}</style>
-</head><body><h1>区のお知らせ</h1><p>子育てについてはチャットでどうぞ。</p>
-<script src="{server.url}/widget.js" defer></script></body></html>""",
-        encoding="utf-8",
-    )
+def host_site(tmp_path: Path) -> Iterator[str]:
+    """Another origin (another port) serving the ward's pages that embed the widget."""
     handler = functools.partial(_QuietHandler, directory=str(tmp_path))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/index.html"
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
+
+
+def write_host_page(directory: Path, server: Any, name: str = "index.html", attrs: str = "", footer: int = 0) -> str:
+    """A ward page with hostile CSS, optionally a fixed footer ``footer`` px high, embedding the widget."""
+    foot = (f'<footer id="site-footer" style="position:fixed;left:0;right:0;bottom:0;height:{footer}px;'
+            f'background:#333;color:#fff">区のフッター</footer>') if footer else ""  # fmt: skip
+    (directory / name).write_text(
+        f"""<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>台東区のページ</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body {{ font-family: serif; background: #fafafa; }} button {{ background: red !important; font-size: 40px; }}</style>
+</head><body><h1>区のお知らせ</h1><p>子育てについてはチャットでどうぞ。</p>{foot}
+<script src="{server.url}/widget.js" {attrs} defer></script></body></html>""",
+        encoding="utf-8",
+    )
+    return name
+
+
+@pytest.fixture()
+def host_page(tmp_path: Path, server: Any, host_site: str) -> str:
+    """A page on another origin (another port) that embeds the widget the way a ward web page would."""
+    return f"{host_site}/{write_host_page(tmp_path, server)}"
 
 
 def test_widget_on_another_origin_opens_and_answers(browser: Any, host_page: Any) -> None:
@@ -292,6 +306,84 @@ def test_widget_on_another_origin_opens_and_answers(browser: Any, host_page: Any
         answer = frame.locator(".msg-bot").nth(1)
         answer.locator(".msg-status").wait_for(state="hidden")
         assert answer.get_by_role("link", name="オンラインで申請する").count() == 1
+
+
+def widget_button(pg: Any) -> Any:
+    """The launcher inside the widget's shadow root (Playwright's locators pierce open shadow roots)."""
+    return pg.locator("#kosodate-chat-widget button[aria-controls]")
+
+
+def shadow_focus(pg: Any) -> str | None:
+    return pg.evaluate(  # type: ignore[no-any-return]
+        "() => { const a = document.getElementById('kosodate-chat-widget').shadowRoot.activeElement;"
+        " return a ? a.getAttribute('aria-label') : null; }"
+    )
+
+
+def test_widget_position_and_offset_come_from_the_script_tag(
+    browser: Any, server: Any, tmp_path: Path, host_site: str
+) -> None:
+    page = write_host_page(tmp_path, server, "left.html", 'data-position="left" data-offset-bottom="60" data-offset-side="24"',
+                           footer=60)  # fmt: skip
+    with script_checked_page(browser, 1280, 800) as pg:
+        pg.goto(f"{host_site}/{page}")
+        box = widget_button(pg).bounding_box()
+        assert box["x"] == 24  # left corner, 24 px in
+        assert box["y"] + box["height"] == 800 - 60 - 16  # 16 px above the kept-free 60 px
+        widget_button(pg).click()
+        panel = pg.locator("#kosodate-chat-panel").bounding_box()
+        footer = pg.locator("#site-footer").bounding_box()
+        assert panel["x"] == 24 and panel["y"] + panel["height"] <= footer["y"]
+    default = write_host_page(tmp_path, server, "default.html", 'data-offset-side="oops"')
+    with script_checked_page(browser, 1280, 800) as pg:
+        warnings: list[str] = []
+        pg.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+        pg.goto(f"{host_site}/{default}")
+        box = widget_button(pg).bounding_box()
+        assert box["x"] + box["width"] == 1280 - 16 and box["y"] + box["height"] == 800 - 16  # the defaults
+        assert any("data-offset-side" in w for w in warnings)  # a bad value is said, in the console, not ignored
+
+
+def test_widget_escape_closes_from_inside_the_chat_and_returns_focus(browser: Any, host_page: str) -> None:
+    with script_checked_page(browser, 1280, 800) as pg:
+        pg.goto(host_page)
+        widget_button(pg).click()
+        frame = pg.frame_locator("iframe[title='台東区 子育てチャット']")
+        box = frame.locator("#composer-input")
+        box.click()  # focus is inside the cross-origin frame: the host page never sees this key itself
+        box.press("Escape")
+        sync_api.expect(pg.locator("#kosodate-chat-panel")).to_be_hidden()
+        assert widget_button(pg).get_attribute("aria-expanded") == "false"
+        assert shadow_focus(pg) == "子育てチャットを開く"
+        widget_button(pg).click()  # and from the host page's side, focus on the launcher
+        assert pg.locator("#kosodate-chat-panel").is_visible()
+        pg.keyboard.press("Escape")
+        sync_api.expect(pg.locator("#kosodate-chat-panel")).to_be_hidden()
+        assert shadow_focus(pg) == "子育てチャットを開く"
+
+
+@pytest.mark.parametrize("footer", [0, 56])
+def test_widget_on_a_phone_opens_full_screen_above_the_footer(
+    browser: Any, server: Any, tmp_path: Path, host_site: str, footer: int
+) -> None:
+    attrs = f'data-offset-bottom="{footer}"' if footer else ""
+    page = write_host_page(tmp_path, server, f"phone{footer}.html", attrs, footer=footer)
+    with script_checked_page(browser, 390, 844) as pg:
+        pg.goto(f"{host_site}/{page}")
+        widget_button(pg).click()
+        panel = pg.locator("#kosodate-chat-panel").bounding_box()
+        assert (panel["x"], panel["y"], panel["width"]) == (0, 0, 390)
+        assert panel["y"] + panel["height"] == 844 - footer  # the whole screen, except the footer when there is one
+        if footer:
+            assert pg.locator("#site-footer").bounding_box()["y"] >= panel["y"] + panel["height"]
+        frame = pg.frame_locator("iframe[title='台東区 子育てチャット']")
+        send = frame.locator("#composer-send").bounding_box()
+        assert send["y"] + send["height"] <= 844 - footer  # the chat's own send button is on screen, uncovered
+        assert not widget_button(pg).is_visible()
+        close = pg.get_by_role("button", name="チャットを閉じる", exact=True)
+        close.click()  # the panel's bar closes it (the launcher is hidden under a full-screen panel)
+        sync_api.expect(pg.locator("#kosodate-chat-panel")).to_be_hidden()
+        assert shadow_focus(pg) == "子育てチャットを開く"
 
 
 def test_screenshots(browser: Any, server: Any, host_page: str) -> None:
@@ -328,8 +420,32 @@ def test_screenshots(browser: Any, server: Any, host_page: str) -> None:
 AXE = Path(__file__).resolve().parents[2] / "tools" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 
 
-@pytest.mark.parametrize("question", ["児童手当はいくら?", "子どもが息をしていない", "手当"])
-def test_accessibility_has_no_serious_violations(browser: Any, server: Any, question: str) -> None:
+def axe_violations(pg: Any) -> list[dict[str, Any]]:
+    pg.add_script_tag(path=str(AXE))
+    result = pg.evaluate(
+        "async () => { const r = await axe.run(document, {runOnly: {type: 'tag', values: "
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}); "
+        "return r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help,"
+        " where: v.nodes.slice(0, 3).map(n => n.target.join(' '))})); }"
+    )
+    return [v for v in result if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize(
+    ("question", "state"),
+    [
+        ("児童手当はいくら?", ""),
+        ("子どもが息をしていない", ""),
+        ("手当", ""),
+        ("児童手当について教えて", "open"),  # 「くわしく」 opened: sources, form details, office
+        ("児童手当について教えて", "en"),  # the interface in English
+        ("児童手当について教えて", "ne"),  # …and in Nepali
+        ("児童手当について教えて", "restored"),  # after a reload
+        ("児童手当について教えて", "new"),  # after 「新しい相談」
+        ("児童手当について教えて", "furigana"),
+    ],
+)
+def test_accessibility_has_no_serious_violations(browser: Any, server: Any, question: str, state: str) -> None:
     """axe-core (installed from npm by `make test`) finds no serious or critical WCAG 2.1 A/AA violations."""
     assert AXE.exists(), "run `make test` (it installs axe-core from npm into tools/axe)"
     # bypass_csp only lets the test inject axe; the page itself is tested under its real CSP in the other tests
@@ -338,14 +454,34 @@ def test_accessibility_has_no_serious_violations(browser: Any, server: Any, ques
     pg.set_default_timeout(15_000)
     try:
         pg.goto(server.url + "/")
-        ask(pg, question)
-        pg.add_script_tag(path=str(AXE))
-        result = pg.evaluate(
-            "async () => { const r = await axe.run(document, {runOnly: {type: 'tag', values: "
-            "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}); "
-            "return r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help})); }"
-        )
-        bad = [v for v in result if v["impact"] in ("serious", "critical")]
+        if state in ("en", "ne"):
+            pg.select_option("#lang-select", state)
+        answer = ask(pg, question)
+        if state == "open":
+            answer.locator(".msg-more summary").click()
+        elif state == "restored":
+            pg.reload()
+            pg.locator(".msg-bot:not(.msg-welcome)").first.wait_for()
+        elif state == "new":
+            pg.get_by_role("button", name="新しい相談").click()
+        elif state == "furigana":
+            pg.get_by_role("button", name="ふりがな").click()
+            answer.locator("ruby").first.wait_for()
+        bad = axe_violations(pg)
+        assert bad == [], bad
+    finally:
+        context.close()
+
+
+def test_the_widget_panel_has_no_serious_violations(browser: Any, host_page: str) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP", bypass_csp=True)
+    pg = context.new_page()
+    pg.set_default_timeout(15_000)
+    try:
+        pg.goto(host_page)
+        widget_button(pg).click()
+        pg.frame_locator("iframe[title='台東区 子育てチャット']").locator("#composer-input").wait_for()
+        bad = axe_violations(pg)  # the host page with the open panel (axe looks into the shadow root)
         assert bad == [], bad
     finally:
         context.close()
@@ -394,3 +530,58 @@ def test_a_typical_answer_card_fits_one_phone_screen(browser: Any, server: Any) 
     print("card heights:", heights, "median", statistics.median(heights.values()))
     too_tall = {q: h for q, h in heights.items() if h > 844}
     assert not too_tall, too_tall
+
+
+def test_a_stopped_server_is_told_in_japanese_and_the_question_kept(browser: Any, make_server: Any) -> None:
+    """The server goes away after the page loaded (a restart, a crash): a polite message, the question back, a retry."""
+    own = make_server()
+    with script_checked_page(browser, 390, 844) as pg:
+        pg.goto(own.url + "/")
+        own.stop()
+        box = pg.locator("#composer-input")
+        box.fill("保育園の入園申込について教えて")
+        box.press("Enter")
+        failed = pg.locator(".msg-bot").last
+        sync_api.expect(failed.locator(".msg-error")).to_contain_text("通信できませんでした")
+        assert box.input_value() == "保育園の入園申込について教えて"
+        assert failed.locator(".retry").is_visible() and failed.locator(".msg-body").inner_text() == ""
+
+
+def test_a_cut_stream_leaves_no_half_sentence(browser: Any, server: Any) -> None:
+    """The connection drops after a few sentences: the half answer goes, the message says why, the retry works."""
+    cut = (
+        'event: meta\ndata: {"session_id": "s-cut", "message_id": null, "kind": "answer"}\n\n'
+        'event: delta\ndata: {"paragraph": 0, "text": "児童手当は、子どもを育てている"}\n\n'
+    )
+    with script_checked_page(browser, 390, 844) as pg:
+        pg.goto(server.url + "/")
+        pg.route("**/api/chat/stream", lambda route: route.fulfill(status=200, body=cut,
+                 headers={"Content-Type": "text/event-stream; charset=utf-8"}))  # fmt: skip
+        box = pg.locator("#composer-input")
+        box.fill("児童手当について教えて")
+        box.press("Enter")
+        failed = pg.locator(".msg-bot").last
+        sync_api.expect(failed.locator(".msg-error")).to_contain_text("通信できませんでした")
+        assert failed.locator(".msg-body").inner_text() == ""  # not 「児童手当は、子どもを育てている」
+        assert pg.evaluate("() => sessionStorage.getItem('kosodate.turns')") in (None, "[]")  # a cut turn is not kept
+        pg.unroute("**/api/chat/stream")
+        failed.locator(".retry").click()
+        answer = pg.locator(".msg-bot").last
+        answer.locator(".msg-status").wait_for(state="hidden")
+        assert "児童手当" in answer.locator(".msg-body").inner_text()
+
+
+def test_a_slow_answer_times_out_politely(browser: Any, server: Any) -> None:
+    """No answer within the page's deadline (35 s; the clock is fast-forwarded): a Japanese message and a retry."""
+    with script_checked_page(browser, 390, 844) as pg:
+        pg.clock.install()
+        pg.goto(server.url + "/")
+        pg.route("**/api/chat/stream", lambda route: None)  # the request hangs: never answered
+        box = pg.locator("#composer-input")
+        box.fill("児童手当について教えて")
+        box.press("Enter")
+        failed = pg.locator(".msg-bot").last
+        sync_api.expect(failed.locator(".msg-status")).to_be_visible()
+        pg.clock.fast_forward(36_000)
+        sync_api.expect(failed.locator(".msg-error")).to_contain_text("回答に時間がかかりすぎています")
+        assert failed.locator(".retry").is_visible() and box.input_value() == "児童手当について教えて"

@@ -580,3 +580,14 @@
   updateCount();
   restoreConversation();
 })();
+
+/* In the widget's iframe, Esc asks the host page's widget to close the panel (the key never reaches the host page
+ * from inside a cross-origin frame). The message says nothing but that. */
+(function () {
+  "use strict";
+  if (window.parent === window || !document.documentElement.classList.contains("is-embed")) return;
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape" || ev.isComposing || ev.defaultPrevented) return;
+    window.parent.postMessage({ type: "kosodate-chat:close" }, "*");
+  });
+})();
