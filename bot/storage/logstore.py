@@ -59,6 +59,7 @@ from sqlalchemy import (
     Table,
     Text,
     create_engine,
+    delete,
     event,
     func,
     insert,
@@ -356,22 +357,23 @@ class LogStore:
 
     def end_conversation(self, session_id: str) -> bool:
         """「新しい相談」: the session's turns move to a closed conversation of their own (a fresh id nobody holds), so
-        the session starts with no context while the logs and their feedback stay for the analytics. False when the
-        session had no turns."""
+        the session starts with no context while the turns and their feedback stay for the analytics, with their
+        times. The session id may be used again: its next turn opens a new conversation. False when it had none."""
         with self._counted():
             self._check_file()
-            now = _now()
             with self.engine.begin() as conn:
-                start = conn.scalar(select(conversations.c.created_at).where(conversations.c.id == session_id))
-                if start is None:
+                row = conn.execute(
+                    select(conversations.c.created_at, conversations.c.last_at).where(conversations.c.id == session_id)
+                ).first()
+                if row is None:
                     return False
                 closed = secrets.token_urlsafe(16)
-                conn.execute(insert(conversations).values(id=closed, created_at=start, last_at=now))
-                moved = conn.execute(
+                conn.execute(insert(conversations).values(id=closed, created_at=row.created_at, last_at=row.last_at))
+                conn.execute(
                     update(messages).where(messages.c.conversation_id == session_id).values(conversation_id=closed)
-                ).rowcount
-                conn.execute(update(conversations).where(conversations.c.id == session_id).values(created_at=now))
-                return bool(moved)
+                )
+                conn.execute(delete(conversations).where(conversations.c.id == session_id))
+                return True
 
     def record_feedback(
         self, message_id: int, helpful: bool, comment: str | None = None, session_id: str | None = None
