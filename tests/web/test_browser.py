@@ -104,7 +104,8 @@ def test_the_language_switch_answers_in_the_chosen_language(page: Any) -> None:
 
 
 UI_KEYS = ("label", "placeholder", "send", "new_chat", "more", "retry", "writing", "network", "timeout", "empty",
-           "privacy", "helpful_q", "yes", "no", "suggest", "apply", "page", "related", "call", "new_tab", "started")  # fmt: skip
+           "privacy", "helpful_q", "yes", "no", "suggest", "apply", "page", "related", "call", "new_tab", "started",
+           "err_rate_limited", "err_message_too_long", "err_not_ready")  # fmt: skip
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hans", "zh-Hant", "ko", "vi", "ne", "tl", "pt"])
@@ -125,6 +126,11 @@ def check_interface_strings(page: Any, lang: str) -> None:
     assert page.locator("#new-chat").inner_text() == table["new_chat"]
     assert page.locator("#composer-input").get_attribute("placeholder") == table["placeholder"]
     assert page.locator("#privacy-notice").inner_text() == table["privacy"]
+    box = page.locator("#composer-input")
+    box.evaluate("(el) => { el.removeAttribute('maxlength'); el.value = 'あ'.repeat(501); }")
+    box.press("Enter")  # the server's 422 (in Japanese) is shown in the page's language
+    sync_api.expect(page.locator(".msg-error").last).to_have_text(table["err_message_too_long"])
+    box.fill("")
     page.route("**/api/chat/stream", lambda route: route.abort("internetdisconnected"))
     page.locator("#composer-input").fill("児童手当")
     page.locator("#composer-input").press("Enter")

@@ -45,6 +45,11 @@
     var table = UI[uiLang()] || {};
     return table[key] || (UI.ja || {})[key] || "";
   }
+  // a server error in the parent's language when the page has it (err_<code>), else the server's Japanese message
+  function serverMessage(err) {
+    var own = uiLang() !== "ja" && err.code ? (UI[uiLang()] || {})["err_" + err.code] : null;
+    return own || err.message || err.detail || t("network");
+  }
   function translate(node) {
     var lang = uiLang();
     Array.prototype.forEach.call(node.querySelectorAll("[data-ui]"), function (e) {
@@ -538,7 +543,7 @@
           save("kosodate.session", "");
         }
         // 4xx/5xx bodies carry a polite Japanese message; a 429 or 503 is worth retrying, a 422 is not
-        renderError(view, err.message || err.detail || t("network"), res.status >= 429 ? text : null);
+        renderError(view, serverMessage(err), res.status >= 429 ? text : null);
       } else {
         await readStream(res, view);
       }
