@@ -163,6 +163,17 @@ def test_the_conversation_survives_a_reload_and_new_conversation_starts_clean(pa
     assert page.locator(".msg-bot:not(.msg-welcome)").count() == 1
 
 
+def test_what_a_reload_keeps_is_masked(page: Any) -> None:
+    """sessionStorage holds the question as the logs do (a shared computer keeps no phone number in the tab)."""
+    ask(page, "山田花子です。電話は090-1234-5678です。児童手当について教えて")
+    assert "090-1234-5678" in page.locator(".msg-user").last.inner_text()  # the page shows what was typed…
+    saved = page.evaluate("() => sessionStorage.getItem('kosodate.turns')")
+    assert "090-1234-5678" not in saved and "山田花子" not in saved and "[電話番号]" in saved
+    page.reload()  # …and a reload shows the masked question
+    restored = page.locator(".msg-user").last.inner_text()
+    assert "[電話番号]" in restored and "090-1234-5678" not in restored
+
+
 def test_suggestion_and_clarify_choices_are_buttons(page: Any) -> None:
     answer = ask(page, "手当")
     choices = answer.locator(".choices button")

@@ -468,8 +468,11 @@
     try { return JSON.parse(load("kosodate.turns") || "[]") || []; } catch (e) { return []; }
   }
   function saveTurn(question, data) {
+    // what a reload shows again is kept as the logs keep it: names, phones and addresses masked, not as typed
+    var kept = {};
+    Object.keys(data).forEach(function (k) { if (k !== "question") kept[k] = data[k]; });
     var turns = savedTurns();
-    turns.push({ q: question, a: data });
+    turns.push({ q: data.question_masked || question, a: kept });
     turns = turns.slice(-MAX_SAVED_TURNS);
     for (;;) {
       try { window.sessionStorage.setItem("kosodate.turns", JSON.stringify(turns)); return; } catch (e) {
