@@ -93,14 +93,15 @@ def test_the_language_switch_answers_in_the_chosen_language(page: Any) -> None:
     assert page.get_by_role("button", name="New conversation").is_visible()
     assert answer.locator(".msg-more summary").inner_text().startswith("More details")
     assert answer.get_by_role("button", name="Not helpful").is_visible()
-    privacy = page.locator("#privacy-notice")
+    privacy = page.locator("#privacy-notice .ui-translation")
     assert privacy.inner_text().startswith("Please do not type names") and privacy.get_attribute("lang") == "en"
+    assert page.locator("#privacy-notice").inner_text() == privacy.inner_text()  # the Japanese one is hidden
     page.reload()  # the choice and the translated page survive a reload
     assert page.locator("#composer-send").inner_text() == "Send"
     page.select_option("#lang-select", "ja")
     assert page.locator("#composer-send").inner_text() == "送信"
     assert page.locator("#privacy-notice strong").inner_text() == "お願い:"  # the Japanese markup comes back
-    assert page.locator("#privacy-notice").get_attribute("lang") is None
+    assert page.locator("#privacy-notice .ui-translation").is_hidden()
 
 
 UI_KEYS = ("label", "placeholder", "send", "new_chat", "more", "retry", "writing", "network", "timeout", "empty",
@@ -126,6 +127,7 @@ def check_interface_strings(page: Any, lang: str) -> None:
     assert page.locator("#new-chat").inner_text() == table["new_chat"]
     assert page.locator("#composer-input").get_attribute("placeholder") == table["placeholder"]
     assert page.locator("#privacy-notice").inner_text() == table["privacy"]
+    assert page.locator("#privacy-notice .ui-translation").get_attribute("lang") == lang
     box = page.locator("#composer-input")
     box.evaluate("(el) => { el.removeAttribute('maxlength'); el.value = 'あ'.repeat(501); }")
     box.press("Enter")  # the server's 422 (in Japanese) is shown in the page's language

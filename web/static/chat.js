@@ -54,16 +54,20 @@
     var lang = uiLang();
     Array.prototype.forEach.call(node.querySelectorAll("[data-ui]"), function (e) {
       if (!e.hasAttribute("data-ja")) e.setAttribute("data-ja", e.textContent);
-      var text = lang === "ja" ? e.getAttribute("data-ja") : t(e.getAttribute("data-ui"));
-      if (e.getAttribute("data-ui") === "privacy" && lang === "ja") {
-        e.innerHTML = e.getAttribute("data-ja-html") || e.innerHTML; // the page's own markup, never parent text
-      } else {
-        if (e.getAttribute("data-ui") === "privacy" && !e.hasAttribute("data-ja-html")) {
-          e.setAttribute("data-ja-html", e.innerHTML);
-        }
-        e.textContent = text;
-      }
+      e.textContent = lang === "ja" ? e.getAttribute("data-ja") : t(e.getAttribute("data-ui"));
       if (lang === "ja") e.removeAttribute("lang"); else e.setAttribute("lang", lang);
+    });
+    // text with markup of its own (the privacy notice) stays in the page; a translation is shown in its place
+    Array.prototype.forEach.call(node.querySelectorAll("[data-ui-keep]"), function (e) {
+      var tr = e.nextElementSibling && e.nextElementSibling.classList.contains("ui-translation") ? e.nextElementSibling : null;
+      if (!tr) {
+        tr = el("span", "ui-translation");
+        e.parentNode.insertBefore(tr, e.nextSibling);
+      }
+      e.hidden = lang !== "ja";
+      tr.hidden = lang === "ja";
+      tr.textContent = lang === "ja" ? "" : t(e.getAttribute("data-ui-keep"));
+      if (lang === "ja") tr.removeAttribute("lang"); else tr.setAttribute("lang", lang);
     });
     Array.prototype.forEach.call(node.querySelectorAll("[data-ui-placeholder]"), function (e) {
       if (!e.hasAttribute("data-ja-placeholder")) e.setAttribute("data-ja-placeholder", e.placeholder);
