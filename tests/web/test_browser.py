@@ -353,7 +353,7 @@ def test_widget_position_and_offset_come_from_the_script_tag(
         panel = pg.locator("#kosodate-chat-panel").bounding_box()
         footer = pg.locator("#site-footer").bounding_box()
         assert panel["x"] == 24 and panel["y"] + panel["height"] <= footer["y"]
-    default = write_host_page(tmp_path, server, "default.html", 'data-offset-side="oops"')
+    default = write_host_page(tmp_path, server, "default.html", 'data-offset-side="oops" data-position="top"')
     with script_checked_page(browser, 1280, 800) as pg:
         warnings: list[str] = []
         pg.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
@@ -361,6 +361,7 @@ def test_widget_position_and_offset_come_from_the_script_tag(
         box = widget_button(pg).bounding_box()
         assert box["x"] + box["width"] == 1280 - 16 and box["y"] + box["height"] == 800 - 16  # the defaults
         assert any("data-offset-side" in w for w in warnings)  # a bad value is said, in the console, not ignored
+        assert any("data-position" in w for w in warnings)
 
 
 def test_widget_escape_closes_from_inside_the_chat_and_returns_focus(browser: Any, host_page: str) -> None:
@@ -564,6 +565,9 @@ def test_a_stopped_server_is_told_in_japanese_and_the_question_kept(browser: Any
         sync_api.expect(failed.locator(".msg-error")).to_contain_text("通信できませんでした")
         assert box.input_value() == "保育園の入園申込について教えて"
         assert failed.locator(".retry").is_visible() and failed.locator(".msg-body").inner_text() == ""
+        pg.get_by_role("button", name="新しい相談").click()  # still works with the server gone
+        assert pg.locator(".msg:not(.msg-welcome)").count() == 0
+        assert pg.evaluate("() => sessionStorage.getItem('kosodate.session')") in ("", None)
 
 
 def test_a_cut_stream_leaves_no_half_sentence(browser: Any, server: Any) -> None:

@@ -32,7 +32,11 @@
     }
     return Math.round(n);
   }
-  var side = script.getAttribute("data-position") === "left" ? "left" : "right";
+  var position = script.getAttribute("data-position");
+  if (position && position !== "left" && position !== "right" && window.console) {
+    console.warn("kosodate widget: data-position=\"" + position + "\" is not left or right; using right");
+  }
+  var side = position === "left" ? "left" : "right";
   var other = side === "left" ? "right" : "left";
   var keepBottom = option("offset-bottom", 0, 400);
   var offsetSide = option("offset-side", GAP, 400);
