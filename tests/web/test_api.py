@@ -515,3 +515,11 @@ def test_ending_a_conversation_makes_the_server_forget_its_context(client: httpx
     assert client.post("/api/chat/end", json={"session_id": "never-seen"}).status_code == 204
     bad = client.post("/api/chat/end", json={"session_id": "no spaces!"})
     assert bad.status_code == 422 and JAPANESE.search(bad.json()["message"])
+
+
+def test_names_are_masked_in_the_logs_and_in_question_masked(client: httpx.Client, db_path: Path) -> None:
+    body = ask(client, "娘のさくらちゃんの保育園の申込について。山田花子です")
+    assert body["question"].startswith("娘のさくらちゃん")  # the reply echoes what was sent (the CLI contract)
+    for text in (body["question_masked"], db_rows(db_path, "SELECT question FROM messages WHERE id = ?",
+                                                  body["message_id"])[0]["question"]):  # fmt: skip
+        assert "さくら" not in text and "山田花子" not in text and "[名前]" in text
