@@ -67,13 +67,13 @@ window.KOSODATE_UI = {
   },
   vi: {
     label: "Nhập câu hỏi (tối đa 500 ký tự)", placeholder: "Ví dụ: Trợ cấp nuôi con là bao nhiêu?", send: "Gửi",
-    new_chat: "Cuộc hỏi mới", more: "Xem chi tiết", retry: "Gửi lại", writing: "Đang soạn câu trả lời…",
+    new_chat: "Cuộc trò chuyện mới", more: "Xem chi tiết", retry: "Gửi lại", writing: "Đang soạn câu trả lời…",
     network: "Không kết nối được. Hãy kiểm tra mạng và thử lại.",
     timeout: "Câu trả lời mất quá nhiều thời gian. Hãy đợi một chút rồi thử lại.", empty: "Hãy nhập câu hỏi.",
     privacy: "Xin đừng nhập tên, mã số My Number, địa chỉ hay số điện thoại. Nội dung bạn nhập được lưu lại sau khi che thông tin cá nhân, để cải thiện dịch vụ.",
     helpful_q: "Câu trả lời có hữu ích không?", yes: "Hữu ích", no: "Không hữu ích", suggest: "Hỏi tiếp:",
     apply: "Nộp đơn trực tuyến", page: "Xem trang của quận", related: "Xem trang liên quan", call: "Gọi điện",
-    new_tab: "(mở trong thẻ mới)", started: "Đã bắt đầu cuộc hỏi mới.",
+    new_tab: "(mở trong thẻ mới)", started: "Đã bắt đầu cuộc trò chuyện mới.",
     err_rate_limited: "Bạn đã hỏi quá nhiều trong thời gian ngắn. Hãy đợi một chút rồi thử lại.",
     err_message_too_long: "Hãy viết câu hỏi trong vòng 500 ký tự.",
     err_not_ready: "Dịch vụ đang chuẩn bị. Hãy thử lại sau ít phút."
