@@ -7,9 +7,11 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 install: .venv/.installed
 
-.venv/.installed: requirements.lock pyproject.toml
+.venv/.installed: requirements.lock requirements-nodeps.lock pyproject.toml
 	test -x $(PY) || python3.11 -m venv .venv || python3 -m venv .venv
 	$(PIP) install --quiet --disable-pip-version-check -r requirements.lock
+	# packages whose declared pins conflict with the lock but which work with it (why: the file's header)
+	$(PIP) install --quiet --disable-pip-version-check --no-deps -r requirements-nodeps.lock
 	# the `kosodate-bot` command (an editable install of this folder; dependencies come from the lock file above)
 	$(PIP) install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@

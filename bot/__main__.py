@@ -50,7 +50,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     bot = Bot.build_if_missing(Settings())
     history: list[Turn] = []
-    print("台東区 子育てチャット(終了は Ctrl-D)")
+    ward = bot.generation.kb.ward
+    print(f"{ward.name if ward else ''} 子育てチャット(終了は Ctrl-D)".strip())
     for line in sys.stdin:
         q = line.strip()
         if not q:

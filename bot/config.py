@@ -73,6 +73,17 @@ class Settings(BaseSettings):
     )
     minutes_per_call: float = Field(6.0, ge=0, description="Staff minutes saved per answered question (EBPM estimate).")
 
+    # Optional LINE channel (web/routes/line.py): POST /line/webhook exists only when both the token and secret are set
+    line_channel_access_token: str | None = Field(
+        None, description="LINE Messaging API channel access token (with the secret, enables POST /line/webhook)."
+    )
+    line_channel_secret: str | None = Field(
+        None, description="LINE channel secret: checks X-Line-Signature and keys the hash LINE user ids are stored as."
+    )
+    line_api_base: str = Field(
+        "https://api.line.me", description="LINE Messaging API base URL (tests point it at a local stub)."
+    )
+
     # Optional LLM (OpenAI-compatible)
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint; unset means no LLM.")
     llm_model: str | None = Field(None, description="Model name at that endpoint.")
@@ -106,6 +117,8 @@ class Settings(BaseSettings):
     def _check(self) -> Settings:
         if self.embedder == "sentence-transformers" and not self.embedder_model:
             raise ValueError("BOT_EMBEDDER=sentence-transformers needs BOT_EMBEDDER_MODEL (a model name or local path)")
+        if bool(self.line_channel_access_token) != bool(self.line_channel_secret):
+            raise ValueError("BOT_LINE_CHANNEL_ACCESS_TOKEN and BOT_LINE_CHANNEL_SECRET must be set together")
         if self.llm_base_url and not self.llm_model:
             raise ValueError("BOT_LLM_BASE_URL is set but BOT_LLM_MODEL is not")
         return self
@@ -121,6 +134,10 @@ class Settings(BaseSettings):
     @property
     def llm_enabled(self) -> bool:
         return bool((self.llm_base_url or self.llm_azure_endpoint) and (self.llm_model or self.llm_azure_deployment))
+
+    @property
+    def line_enabled(self) -> bool:
+        return bool(self.line_channel_access_token and self.line_channel_secret)
 
     @property
     def tz(self) -> tzinfo:

@@ -66,6 +66,7 @@ class Bot:
 
     def warm_sentences(self) -> None:
         self.answerer.composer.warm(list(self.generation.kb.procedures.values()))
+        self.answerer.warm(self.generation.kb)
 
     def refresh(self) -> bool:
         """Swap to the newest published generation. Returns True when it changed."""

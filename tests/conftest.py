@@ -1,4 +1,9 @@
-"""Shared fixtures: real Sudachi, the real default embedder, real Chroma on disk in a temporary folder."""
+"""Shared fixtures: real Sudachi, the real default embedder, real Chroma on disk in a temporary folder.
+
+Two knowledge folders: the code tests use ``tests/fixtures/knowledge`` (a small fictional ward, みどり区), so a ward
+that replaces ``knowledge/`` keeps a green suite; the tests of Taito's own content are marked ``content`` and use the
+real ``knowledge/``. They are skipped, with the reason, when ``knowledge/ward.yaml`` names another ward.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from bot.config import Settings
 from bot.retrieval.embeddings import EmbeddingModel, get_embedder
@@ -16,6 +22,27 @@ from bot.retrieval.index import Indexer
 from bot.service import Bot
 
 ROOT = Path(__file__).resolve().parent.parent
+FIXTURE_KNOWLEDGE = ROOT / "tests" / "fixtures" / "knowledge"
+CONTENT_WARD = "台東区"  # the ward whose knowledge the `content` tests assert
+
+
+def _ward_name(knowledge: Path) -> str:
+    try:
+        return str(yaml.safe_load((knowledge / "ward.yaml").read_text(encoding="utf-8")).get("name", ""))
+    except (OSError, yaml.YAMLError, AttributeError):
+        return ""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    ward = _ward_name(ROOT / "knowledge")
+    if ward == CONTENT_WARD:
+        return
+    skip = pytest.mark.skip(
+        reason=f"a test of {CONTENT_WARD}'s knowledge; knowledge/ward.yaml names {ward or 'no ward'}"
+    )
+    for item in items:
+        if item.get_closest_marker("content"):
+            item.add_marker(skip)
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +65,20 @@ def bot(built_settings: Settings, embedder: EmbeddingModel) -> Bot:
 
 
 @pytest.fixture(scope="session")
+def fixture_settings(tmp_path_factory: pytest.TempPathFactory, embedder: EmbeddingModel) -> Settings:
+    """An index of the fictional ward in tests/fixtures/knowledge, built once per test session."""
+    data = tmp_path_factory.mktemp("fixture-data")
+    settings = Settings(data_dir=data, knowledge_dir=FIXTURE_KNOWLEDGE)
+    Indexer(settings, embedder).update()
+    return settings
+
+
+@pytest.fixture(scope="session")
+def fixture_bot(fixture_settings: Settings, embedder: EmbeddingModel) -> Bot:
+    return Bot(fixture_settings, embedder)
+
+
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     """One Chromium for the whole session: Playwright's sync API allows a single running instance per thread."""
     from tests.browser import chromium
@@ -48,7 +89,15 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture()
 def knowledge_copy(tmp_path: Path) -> Path:
-    """A writable copy of the real knowledge folder."""
+    """A writable copy of the fixture ward's knowledge folder (for code tests that edit documents)."""
+    dst = tmp_path / "knowledge"
+    shutil.copytree(FIXTURE_KNOWLEDGE, dst, ignore=shutil.ignore_patterns("README.md"))
+    return dst
+
+
+@pytest.fixture()
+def real_knowledge_copy(tmp_path: Path) -> Path:
+    """A writable copy of the real knowledge folder (for content tests that edit Taito's documents)."""
     dst = tmp_path / "knowledge"
     shutil.copytree(ROOT / "knowledge", dst)
     return dst

@@ -31,6 +31,7 @@ from web.routes import (
     chat,
     feedback,
     health,
+    line,
     pages,
 )
 from web.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
@@ -41,6 +42,7 @@ log = logging.getLogger("web")
 
 MAX_BODY_BYTES = 32 * 1024
 ADMIN_MAX_BODY_BYTES = 6 * 1024 * 1024  # uploads of ward PDFs / Word files and whole documents in the editor
+LINE_MAX_BODY_BYTES = 1024 * 1024  # LINE batches events: several 5,000-character messages pass 32 KB
 
 
 def _load_bot(app: FastAPI, settings: Settings) -> None:
@@ -73,6 +75,8 @@ def create_app(settings: Settings | None = None, bot: Bot | None = None) -> Fast
             threading.Thread(target=_load_bot, args=(app, settings), name="bot-loader", daemon=True).start()
         yield
         store.close()
+        if getattr(app.state, "line", None) is not None:
+            app.state.line.close()
 
     app = FastAPI(
         title="台東区 子育てチャット API",
@@ -101,6 +105,7 @@ def create_app(settings: Settings | None = None, bot: Bot | None = None) -> Fast
     app.include_router(pages.router)
     for admin_router in (admin, admin_knowledge, admin_curated, admin_analytics, admin_users):
         app.include_router(admin_router.router)
+    line.setup(app, settings)  # POST /line/webhook, only when both LINE settings are set
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     if settings.cors_origins:
@@ -112,7 +117,9 @@ def create_app(settings: Settings | None = None, bot: Bot | None = None) -> Fast
             max_age=600,
         )
     app.add_middleware(
-        BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES, prefix_limits={"/admin/": ADMIN_MAX_BODY_BYTES}
+        BodySizeLimitMiddleware,
+        max_bytes=MAX_BODY_BYTES,
+        prefix_limits={"/admin/": ADMIN_MAX_BODY_BYTES, "/line/": LINE_MAX_BODY_BYTES},
     )
     app.add_middleware(SecurityHeadersMiddleware, frame_origins=settings.frame_ancestors)
     app.add_middleware(BodyTimeout, seconds=settings.body_timeout)

@@ -6,6 +6,7 @@ import logging
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from starlette.datastructures import State
 
 from bot.config import Settings
 from bot.retrieval.index import IndexMismatch, IndexNotReady
@@ -27,9 +28,17 @@ def get_logstore(request: Request) -> LogStore:
 
 def get_bot(request: Request) -> Bot:
     """The loaded bot, switched to the newest published index generation (a cheap pointer-file read)."""
-    bot: Bot | None = request.app.state.bot
+    bot = ready_bot(request.app.state)
     if bot is None:
         raise ApiError(503)
+    return bot
+
+
+def ready_bot(state: State) -> Bot | None:
+    """``get_bot`` outside a request (LINE answers in a background task): None while the bot is still loading."""
+    bot: Bot | None = state.bot
+    if bot is None:
+        return None
     try:
         bot.refresh()
     except (IndexMismatch, IndexNotReady, OSError, ValueError):

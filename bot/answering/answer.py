@@ -48,6 +48,7 @@ from bot.answering.eligibility import (
     age_verdict,
     asks_eligibility,
 )
+from bot.answering.grounding import normalize_numbers
 from bot.answering.question import ASPECT_LABELS, ASPECT_WORDS, Question, analyse, cue_aspects
 from bot.answering.results import (  # noqa: F401 - re-exported: bot.answering.answer was where these lived
     AnswerKind,
@@ -61,12 +62,13 @@ from bot.answering.results import (  # noqa: F401 - re-exported: bot.answering.a
     _fmt_date,
     render_text,
 )
-from bot.knowledge import Procedure
+from bot.knowledge import KnowledgeBase, Procedure
 from bot.knowledge.ward import EmergencyLine
 from bot.retrieval.index import Generation
 from bot.retrieval.retrieve import Candidate, Retriever
 from bot.safety import OutOfScope, SafetyDecision, Triage, detect_out_of_scope, mentions_childcare
 from bot.text.jatext import content_words
+from bot.text.romaji import RomajiLexicon
 from bot.text.textnorm import nfkc, normalize, normalize_query
 
 # --- what was asked: bot.answering.question (aspects, family facts, parts) ----------------------------------------------------
@@ -114,11 +116,16 @@ class Answerer:
         cannot mix the old retrieval with the new documents."""
         return _PINNED.get() or self.retriever.generation
 
+    def warm(self, kb: KnowledgeBase) -> None:
+        """Build what the first message of a kind would otherwise build (the romaji lexicon, ~0.7 s)."""
+        _romaji(kb)
+
     def understand(self, text: str, lang: str | None = None) -> Question:
         """Analyse a message once: language, aspects (model + cue words), family facts and parts."""
         lang = lang or self.triage.language(text)
         aspects, sure = self.aspects.read(text, cue_aspects(text), _service_names(self.gen.kb))
-        return analyse(text, lang, aspects, sure)
+        ward = self.gen.kb.ward
+        return analyse(text, lang, aspects, sure, ward.name if ward else "")
 
     def answer(self, question: str, history: list[Turn] | None = None,
                safety: SafetyDecision | None | bool = True, lang: str | None = None) -> AnswerResult:  # fmt: skip
@@ -157,17 +164,22 @@ class Answerer:
             lead.append(messages.reply_frame(f"verdict_{r.verdict}", lang))
         if r.kind in (AnswerKind.ANSWER, AnswerKind.NO_ANSWER) and r.citations:
             qvec = self._query_vector(q.text)
-            for c in r.citations[:2]:
+            for i, c in enumerate(r.citations[:2]):
                 tr = kb.procedures[c.doc_id].translation(lang) if c.doc_id in kb.procedures else None
                 if tr is not None:
-                    lead.append(f"{tr.title}: " + " ".join(self._answer_first(tr.summary, qvec, q.aspects)))
+                    ordered = self._answer_first(tr.summary, qvec, q.aspects)
+                    lead.append(f"{tr.title}: " + " ".join(ordered))
+                    if i == 0 and ordered and r.kind is AnswerKind.ANSWER:
+                        r.body = _with_pivot(r.body, kb.procedures[c.doc_id], ordered[0], bool(r.verdict))
+                        r.details = [d for d in r.details if d not in r.body]
             if not lead:
                 missing = True
                 lead.append(messages.reply_frame("no_summary", lang))
         elif r.kind is AnswerKind.NO_ANSWER:
             lead.append(messages.reply_frame("no_answer", lang))
         elif r.kind is AnswerKind.OUT_OF_SCOPE:
-            lead.append(messages.reply_frame("out_of_scope", lang))
+            ward = kb.ward.name_in(lang) if kb.ward else ""
+            lead.append(messages.reply_frame("out_of_scope", lang, ward=ward))
         elif r.kind is AnswerKind.CLARIFY:
             lead.append(messages.reply_frame("clarify", lang))
             r.choices = [self._translated_choice(c, lang) for c in r.choices]
@@ -250,14 +262,15 @@ class Answerer:
         gen = self.gen
         kb = gen.kb
         ward = kb.ward
-        oos = detect_out_of_scope(q.text, ward.name, ward.other_municipalities) if ward else detect_out_of_scope(q.text)
+        names = _service_names(kb)
+        oos = detect_out_of_scope(q.text, ward.name if ward else "", ward.other_municipalities if ward else (), names)
         if oos and oos is not OutOfScope.OTHER_TOPIC:
             return self._out_of_scope(q, oos)
         aspects = list(q.aspects)
         prev_topic = next((t.topic for t in reversed(history) if t.topic and t.topic in kb.procedures), None)
         if q.topicless and prev_topic:
             return self._compose(q, kb.procedures[prev_topic], None, "follow-up on the previous topic")
-        retrieval = self.retriever.search(q.text, generation=gen)
+        retrieval = self.retriever.search(self._search_text(q), generation=gen)
         cands = retrieval.candidates
         debug = [c.to_json() for c in cands[:5]]
         if prev_topic and self._continues(q, prev_topic, cands):
@@ -495,6 +508,14 @@ class Answerer:
         )
         return self._finish(r, [p])
 
+    def _search_text(self, q: Question) -> str:
+        """What retrieval reads: the message, plus the Japanese words its romaji names (「ninpu shien kyufu」 →
+        妊婦 支援給付), so a Portuguese or Vietnamese question that names the service the way it sounds finds it."""
+        if not re.search(r"[A-Za-z]{3}", q.text):
+            return q.text
+        words = _romaji(self.gen.kb).expand(q.text)
+        return f"{q.text} {' '.join(words)}" if words else q.text
+
     def _query_vector(self, text: str) -> Any:
         try:
             return self.retriever.embedder.embed_query(normalize_query(text))
@@ -671,14 +692,17 @@ class Answerer:
 
     def _out_of_scope(self, q: Question, why: OutOfScope, debug: list[dict[str, Any]] | None = None) -> AnswerResult:
         kb = self.gen.kb
-        text = messages.sections("out_of_scope")[why.value]
+        ward = kb.ward
+        default = self._office(ward.default_office if ward else None)
+        text = messages.sections("out_of_scope")[why.value].format(
+            ward=ward.name if ward else "この区", office=default.name if default else "区役所"
+        )
         cites: list[Procedure] = []
         office = None
-        ward = kb.ward
         if why is OutOfScope.DIAGNOSIS and ward and ward.diagnosis_doc in kb.procedures:
             cites = [kb.procedures[ward.diagnosis_doc]]  # type: ignore[index]
         if why is OutOfScope.OTHER_TOPIC:
-            office = self._office(ward.default_office if ward else None)
+            office = default
         r = AnswerResult(q.text, AnswerKind.OUT_OF_SCOPE, "", body=text.splitlines(), office=office, reason=why.value,
                          citations=[self._citation(p) for p in cites], candidates=debug or [])  # fmt: skip
         return self._finish(r, cites)
@@ -739,6 +763,35 @@ def _with_antecedent(u: Unit, p: Procedure) -> Unit:
 
 
 _NAMES: dict[int, Any] = {}
+_LEXICONS: dict[int, RomajiLexicon] = {}
+
+
+def _bare_numbers(text: str) -> set[str]:
+    return {n for n in re.findall(r"\d+(?:\.\d+)?", normalize_numbers(text)) if len(n) >= 2}
+
+
+def _with_pivot(body: list[str], p: Procedure, lead: str, verdict: bool) -> list[str]:
+    """The Japanese answer states what the parent read first in their language: the summary sentence that answers
+    the question carries numbers (checked to occur in the Japanese text), so the document's first sentence holding
+    the ones the Japanese answer lacks goes first in it (after the verdict line)."""
+    wanted = _bare_numbers(lead) - _bare_numbers(" ".join(body))
+    if not wanted:
+        return body
+    best = max(units_of(p), key=lambda u: (len(wanted & _bare_numbers(u.text)), -u.section_order, -u.order))
+    if not wanted & _bare_numbers(best.text) or best.text in " ".join(body):
+        return body
+    at = 1 if verdict and body else 0
+    return [*body[:at], best.text, *body[at:]]
+
+
+def _romaji(kb: Any) -> RomajiLexicon:
+    """The knowledge's words by their folded reading (built on the first message with Latin letters)."""
+    key = id(kb)
+    if key not in _LEXICONS:
+        if len(_LEXICONS) > 8:
+            _LEXICONS.clear()
+        _LEXICONS[key] = RomajiLexicon.of_knowledge(kb.procedures.values())
+    return _LEXICONS[key]
 
 
 def _service_names(kb: Any) -> Any:

@@ -78,11 +78,14 @@ def build_sources(kb: KnowledgeBase, doc_ids: list[str], budget_tokens: int, cac
     return out
 
 
-def build_prompt(question: str, sources: list[Source]) -> list[dict[str, str]]:
+def build_prompt(question: str, sources: list[Source], ward: str = "区") -> list[dict[str, str]]:
     user = messages.load("llm_user").format(
         sources="\n\n".join(s.render() for s in sources), question=mask_pii(question)
     )
-    return [{"role": "system", "content": messages.load("llm_system")}, {"role": "user", "content": user}]
+    return [
+        {"role": "system", "content": messages.load("llm_system").format(ward=ward)},
+        {"role": "user", "content": user},
+    ]
 
 
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -186,7 +189,8 @@ class LLMWriter:
             return LLMOutcome(False, reason="not an answer")
         started = time.monotonic()
         sources = self._sources_for(result)
-        prompt = build_prompt(result.question, sources)
+        ward = self._kb().ward
+        prompt = build_prompt(result.question, sources, ward.name if ward else "区")
         outcome = LLMOutcome(False, sources=sources, prompt=prompt)
         if not self._slots.acquire(blocking=False):
             outcome.reason = f"llm busy: {self.settings.llm_max_concurrent} requests already waiting for the model"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from bot.text.jatext import analyze, content_words
 from bot.text.textnorm import ascii_digits, nfkc, normalize, to_hiragana
@@ -147,9 +147,18 @@ _SCHOOL_WORD = {"小学生": "elementary", "中学生": "junior_high", "高校�
                 "幼稚園児": "preschool", "年少": "preschool", "年中": "preschool", "年長": "preschool"}  # fmt: skip
 _TWINS = re.compile(r"(双子|ふたご|双生児|三つ子|みつご|多胎)")
 _PREGNANT = re.compile(r"(妊娠|にんしん|妊婦|にんぷ|お腹に|おなかに|出産予定|予定日)")
-_IN_WARD = re.compile(r"(台東区(に|在住|民|で暮ら|に住)|区内に住|区民です)")
-_OUTSIDE = re.compile(r"(区外|台東区(外|以外)|(他|ほか|別|隣)の(区|市)に住|(都外|県)に住|住民票.{0,6}(前の|別の|ほかの|他の)|"
-                      r"(前の|別の|他の)(区|市|町).{0,8}住民票)")  # fmt: skip
+
+
+@cache
+def _residence(ward: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(lives in the ward, lives outside it): 「区内に住んでいます」 works for any ward, 「台東区に住んでいます」 for its own."""
+    name = re.escape(ward) if ward else "(?!)"
+    inside = re.compile(rf"({name}(に|在住|民|で暮ら|に住)|(区|市|町)内に住|(区|市|町)民です)")
+    outside = re.compile(rf"((区|市|町)外|{name}(外|以外)|(他|ほか|別|隣)の(区|市)に住|(都外|県)に住|住民票.{{0,6}}(前の|別の|ほかの|他の)|"
+                         r"(前の|別の|他の)(区|市|町).{0,8}住民票)")  # fmt: skip
+    return inside, outside
+
+
 _MOVED_AFTER = re.compile(r"((生まれ|うまれ|出産し|産ん|うん)(て|た|で)(から|あと|後).{0,12}(引っ越|ひっこ|転入|越して)|"
                           r"(引っ越|ひっこ|転入).{0,12}(前に|まえに).{0,6}(生まれ|うまれ|出産|産ん))")  # fmt: skip
 _SINGLE = re.compile(r"(ひとり親|一人親|シングル|母子家庭|父子家庭|離婚)")
@@ -163,7 +172,7 @@ _AGE_MONTHS_OTHER = re.compile(r"(\d{1,2})\s*-?\s*(?:months?(?:[- ]old)?|tháng 
                                re.IGNORECASE)  # fmt: skip
 
 
-def family_facts(text: str) -> Family:
+def family_facts(text: str, ward: str = "") -> Family:
     t = ascii_digits(nfkc(text))
     months: int | None = None
     for m in _AGE_YEARS.finditer(t):
@@ -191,13 +200,14 @@ def family_facts(text: str) -> Family:
         school = next((v for k, v in _SCHOOL_WORD.items() if k in t), None)
     twins = _TWINS.search(t)
     children = (3 if twins and twins.group(1) in ("三つ子", "みつご") else 2) if twins else None
+    inside, outside = _residence(ward)
     return Family(
         child_age_months=months,
         school=school,
         school_year=year,
         children=children,
         pregnant=bool(_PREGNANT.search(t)),
-        lives_in_ward=False if _OUTSIDE.search(t) else (True if _IN_WARD.search(t) else None),
+        lives_in_ward=False if outside.search(t) else (True if inside.search(t) else None),
         moved_in_after_birth=bool(_MOVED_AFTER.search(t)),
         single_parent=bool(_SINGLE.search(t)),
     )
@@ -270,8 +280,10 @@ class Question:
         return bool(_ANAPHORA.search(self.text))
 
 
-def analyse(text: str, lang: str = "ja", aspects: list[str] | None = None, sure: set[str] | None = None) -> Question:
-    """``aspects``: the classifier's labels when the caller ran it; else the cue words decide."""
+def analyse(text: str, lang: str = "ja", aspects: list[str] | None = None, sure: set[str] | None = None,
+            ward: str = "") -> Question:  # fmt: skip
+    """``aspects``: the classifier's labels when the caller ran it; else the cue words decide. ``ward``: the ward's
+    own name (knowledge/ward.yaml), so 「<ward>に住んでいます」 counts as living in it."""
     q = text.strip()
     if aspects is None:
         aspects = cue_aspects(q)
@@ -282,7 +294,7 @@ def analyse(text: str, lang: str = "ja", aspects: list[str] | None = None, sure:
         words=tuple(content_words(q)),
         aspects=tuple(aspects),
         sure=frozenset(aspects if sure is None else sure),
-        family=family_facts(q),
+        family=family_facts(q, ward),
         parts=tuple(split_parts(q)) if lang == "ja" else (q,),  # the splitter reads Japanese sentence ends
         continues=bool(_CONTINUES.search(nfkc(q))),
     )

@@ -48,6 +48,10 @@ class WardProfile:
     other_municipalities: tuple[str, ...] = ()
     hosts: tuple[str, ...] = ()  # the ward's own web hosts: only their pages are 「区の公式ページ」
     councillor_hosts: tuple[str, ...] = ()  # ward councillors' blogs: 「区議会議員のブログ(非公式)」
+    names: dict[str, str] = field(default_factory=dict)  # the ward's name in other languages (``names:``)
+
+    def name_in(self, lang: str) -> str:
+        return self.names.get(lang) or self.names.get(lang.split("-")[0]) or self.name
 
 
 _DIGITS = re.compile(r"[\s\-‐−ー()()]")
@@ -127,5 +131,10 @@ def load_ward(directory: Path, rel: str, procedures: dict[str, Procedure], offic
         problems.append(Problem(rel, 1, "ward.yaml: other_municipalities must not list the ward itself"))
     hosts = tuple(str(h).lower() for h in data.get("hosts") or ())
     councillors = tuple(str(h).lower() for h in data.get("councillor_hosts") or ())
+    names = data.get("names") or {}
+    if not isinstance(names, dict) or not all(isinstance(v, str) and v.strip() for v in names.values()):
+        problems.append(Problem(rel, 1, "ward.yaml: 'names' must map a language code to the ward's name"))
+        names = {}
     return WardProfile(data["name"].strip(), plans, default_office, diagnosis_doc,
-                       tuple(d for d in fallbacks if d in procedures), others, hosts, councillors)  # fmt: skip
+                       tuple(d for d in fallbacks if d in procedures), others, hosts, councillors,
+                       {str(k): v.strip() for k, v in names.items()})  # fmt: skip

@@ -57,13 +57,16 @@ _ALWAYS_OTHER = compile_patterns([
 ])  # fmt: skip
 
 
-def detect_out_of_scope(text: str, ward_name: str = "", other_municipalities: Sequence[str] = ()) -> OutOfScope | None:
+def detect_out_of_scope(text: str, ward_name: str = "", other_municipalities: Sequence[str] = (),
+                        service_names: re.Pattern[str] | None = None) -> OutOfScope | None:  # fmt: skip
     """``other_municipalities`` (from knowledge/ward.yaml): a question naming one of them, and not the ward itself, is
-    referred there."""
+    referred there. ``service_names`` (the knowledge's titles and aliases): a diagnosis cue inside a service's name
+    (「障害手当はいくらですか」) is not a request for a diagnosis, so the names are taken out before those cues are read."""
     folded = fold(text)
     if any(p.search(folded) for p in _INJECTION):
         return OutOfScope.INJECTION
-    if any(p.search(folded) for p in _DIAGNOSIS):
+    about_child = fold(service_names.sub("・", nfkc(text))) if service_names else folded
+    if any(p.search(about_child) for p in _DIAGNOSIS):
         return OutOfScope.DIAGNOSIS
     plain = nfkc(text)
     if any(m in plain for m in other_municipalities) and not (ward_name and ward_name in plain):

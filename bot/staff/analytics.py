@@ -1,4 +1,5 @@
-"""EBPM analytics over the log store: what parents ask, when, about which procedure, and what the bot could not answer.
+"""EBPM analytics over the log store: what parents ask, when, about which procedure, what the bot could not answer, and
+through which channel (the web chat page, the widget served at ``/embed``, LINE).
 
 Every number is computed from the stored (masked) messages and feedback for a period of dates in the ward's time zone (``Settings.timezone``, Asia/Tokyo by default), so a report can
 be reproduced from the database and exported as CSV. The unanswered queue groups no-answer, clarify and negatively
@@ -20,9 +21,10 @@ from sqlalchemy.engine import Engine
 from bot.answering.curated import bigrams, similarity
 from bot.knowledge import KnowledgeBase
 from bot.safety import mask_pii
-from bot.storage.logstore import feedback, messages
+from bot.storage.logstore import CHANNELS, feedback, messages
 
 KINDS = ("answer", "no_answer", "clarify", "emergency", "out_of_scope")
+CHANNEL_NAMES = {"web": "ウェブ(チャットページ)", "widget": "ウィジェット(埋め込み)", "line": "LINE"}
 GROUP_THRESHOLD = 0.45
 WEEKDAYS = "月火水木金土日"
 
@@ -37,6 +39,7 @@ class Row:
     topic: str | None
     at: datetime  # the ward's local time
     helpful: bool | None
+    channel: str = "web"  # web / widget / line (bot.storage.logstore.CHANNELS)
 
 
 @dataclass
@@ -62,6 +65,7 @@ class Report:
     per_category: dict[str, int]
     per_document: dict[str, int]
     handoffs: dict[str, int]
+    channels: dict[str, int]  # questions per channel, every channel listed (0 when none)
     helpful: int
     not_helpful: int
     answered: int
@@ -112,6 +116,7 @@ def load_rows(engine: Engine, start: date, end: date, tz: tzinfo) -> list[Row]:
                 r.topic,
                 local_time(r.created_at, tz),
                 r.helpful,
+                r.channel,
             )
             for r in conn.execute(q)
         ]
@@ -171,6 +176,7 @@ def compute(engine: Engine, kb: KnowledgeBase | None, start: date, end: date, mi
     per_category: Counter[str] = Counter()
     per_document: Counter[str] = Counter()
     handoffs: Counter[str] = Counter()
+    channels: Counter[str] = Counter({c: 0 for c in CHANNELS})
     helpful = not_helpful = 0
     for r in rows:
         per_day[r.at.date().isoformat()] = per_day.get(r.at.date().isoformat(), 0) + 1
@@ -182,6 +188,7 @@ def compute(engine: Engine, kb: KnowledgeBase | None, start: date, end: date, mi
             per_document[doc] += 1
         if r.form_id:
             handoffs[r.form_id] += 1
+        channels[r.channel] += 1
         if r.helpful is True:
             helpful += 1
         elif r.helpful is False:
@@ -200,6 +207,7 @@ def compute(engine: Engine, kb: KnowledgeBase | None, start: date, end: date, mi
         per_category=dict(per_category.most_common()),
         per_document=dict(per_document.most_common()),
         handoffs=dict(handoffs.most_common()),
+        channels=dict(channels),
         helpful=helpful,
         not_helpful=not_helpful,
         answered=kinds["answer"],
@@ -248,6 +256,8 @@ def summary_csv(report: Report) -> str:
         w.writerow(["per_document", k, v])
     for k, v in report.handoffs.items():
         w.writerow(["handoff", k, v])
+    for k, v in report.channels.items():
+        w.writerow(["channel", k, v])
     w.writerow(["feedback", "helpful", report.helpful])
     w.writerow(["feedback", "not_helpful", report.not_helpful])
     w.writerow(["feedback", "helpful_rate", report.helpful_rate])
@@ -263,9 +273,9 @@ def messages_csv(engine: Engine, start: date, end: date, tz: tzinfo) -> str:
     """The period's messages (questions are stored masked) with their kind, documents, hand-off and rating."""
     buf = io.StringIO()
     w = _SafeWriter(buf)
-    w.writerow(["id", "at_local", "question", "kind", "doc_ids", "form_id", "helpful"])
+    w.writerow(["id", "at_local", "question", "kind", "doc_ids", "form_id", "helpful", "channel"])
     for r in load_rows(engine, start, end, tz):
         helpful = "" if r.helpful is None else int(r.helpful)
         w.writerow([r.id, r.at.isoformat(timespec="seconds"), r.question, r.kind, " ".join(r.doc_ids),
-                    r.form_id or "", helpful])  # fmt: skip
+                    r.form_id or "", helpful, r.channel])  # fmt: skip
     return buf.getvalue()

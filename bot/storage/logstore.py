@@ -9,7 +9,7 @@ Schema (created and evolved by the numbered migrations below, each recorded in `
     messages           id, conversation_id → conversations.id, question (masked), kind (answer/clarify/emergency/
                        out_of_scope/no_answer), doc_ids (JSON list of cited document ids, in citation order),
                        form_id (the hand-off form, or null), topic (the document the turn was about; multi-turn uses it),
-                       latency_ms, created_at
+                       latency_ms, created_at, channel (web/widget/line; m003_channels)
     feedback           id, message_id → messages.id (unique: the latest vote on a message wins), helpful (bool),
                        comment (masked, or null), created_at, updated_at
 
@@ -27,6 +27,15 @@ Staff admin (m002_admin; read and written by bot/staff/auth.py, bot/answering/cu
                        front-matter skeleton), created_by, created_at, updated_at, published_at (null until published;
                        drafts live only here and are never indexed before they are published)
 
+LINE (m003_channels; written by web/routes/line.py)::
+
+    line_events        id (LINE's webhookEventId), received_at: the events already taken, so that a redelivered event
+                       is answered once even when another worker received the first delivery. Rows older than
+                       ``LINE_EVENT_KEEP`` are deleted as new events arrive.
+
+A LINE conversation's id is ``line-`` + a keyed hash of the LINE user id (see web/routes/line.py); the user id itself
+is never stored.
+
 All times are UTC. ``doc_ids``/``form_id``/``topic``/``kind`` are what the admin analytics count ("which procedures are
 asked about, which hand-offs are offered, which answers were not helpful").
 
@@ -39,7 +48,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,17 +72,21 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.answering.results import AnswerResult, Turn
 from bot.safety import mask_pii
 
 SESSION_ID_MAX = 64
 COMMENT_MAX = 1000
+CHANNELS = ("web", "widget", "line")  # where a question came from: the chat page, the /embed widget, LINE
+LINE_EVENT_KEEP = timedelta(days=3)  # LINE redelivers for a limited time; ids older than this cannot come back
 
 metadata = MetaData()
 
@@ -105,6 +118,7 @@ messages = Table(
     Column("topic", String(100)),
     Column("latency_ms", Float, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("channel", String(10), nullable=False, server_default="web"),  # m003_channels
     Index("ix_messages_conversation", "conversation_id", "id"),
     Index("ix_messages_created", "created_at"),
 )
@@ -169,6 +183,14 @@ curated_answers = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+line_events = Table(
+    "line_events",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Index("ix_line_events_received", "received_at"),
+)
+
 drafts = Table(
     "drafts",
     metadata,
@@ -195,9 +217,18 @@ def m002_admin(conn: Connection) -> None:
     metadata.create_all(conn, tables=[users, admin_sessions, audit_log, curated_answers, drafts])
 
 
+def m003_channels(conn: Connection) -> None:
+    # A database created after this change got the column from m001 (which builds the current table); an older one
+    # gets it here. ADD COLUMN with a constant default works alike on SQLite and PostgreSQL; earlier rows were web.
+    if "channel" not in {c["name"] for c in inspect(conn).get_columns("messages")}:
+        conn.execute(text("ALTER TABLE messages ADD COLUMN channel VARCHAR(10) NOT NULL DEFAULT 'web'"))
+    metadata.create_all(conn, tables=[line_events])
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "m001_initial", m001_initial),
     (2, "m002_admin", m002_admin),
+    (3, "m003_channels", m003_channels),
 ]
 
 
@@ -216,6 +247,7 @@ class StoredMessage:
     topic: str | None
     latency_ms: float
     created_at: datetime
+    channel: str = "web"
 
 
 def _new_id(pk: Any) -> int:
@@ -326,12 +358,14 @@ class LogStore:
         self.engine.dispose()
 
     # ---- writing ----
-    def record_message(self, session_id: str, question: str, result: AnswerResult) -> int:
-        """Store one answered question (masked) and return its message id."""
+    def record_message(self, session_id: str, question: str, result: AnswerResult, channel: str = "web") -> int:
+        """Store one answered question (masked) and return its message id. ``channel`` is one of :data:`CHANNELS`."""
+        if channel not in CHANNELS:
+            raise ValueError(f"unknown channel {channel!r}; expected one of {CHANNELS}")
         with self._counted():
-            return self._record_message(session_id, question, result)
+            return self._record_message(session_id, question, result, channel)
 
-    def _record_message(self, session_id: str, question: str, result: AnswerResult) -> int:
+    def _record_message(self, session_id: str, question: str, result: AnswerResult, channel: str) -> int:
         self._check_file()
         now = _now()
         with self.engine.begin() as conn:
@@ -351,6 +385,7 @@ class LogStore:
                         topic=result.topic,
                         latency_ms=round(result.latency_ms, 2),
                         created_at=now,
+                        channel=channel,
                     )
                 ).inserted_primary_key
             )
@@ -374,6 +409,21 @@ class LogStore:
                 )
                 conn.execute(delete(conversations).where(conversations.c.id == session_id))
                 return True
+
+    def claim_line_event(self, event_id: str) -> bool:
+        """True the first time a LINE ``webhookEventId`` is seen (by any worker sharing this database), False for a
+        redelivery of an event already taken. Old ids are forgotten on the way."""
+        with self._counted():
+            self._check_file()
+            now = _now()
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(line_events).values(id=event_id[:64], received_at=now))
+            except IntegrityError:
+                return False
+            with self.engine.begin() as conn:
+                conn.execute(delete(line_events).where(line_events.c.received_at < now - LINE_EVENT_KEEP))
+            return True
 
     def record_feedback(
         self, message_id: int, helpful: bool, comment: str | None = None, session_id: str | None = None
@@ -440,6 +490,7 @@ class LogStore:
                     r.topic,
                     r.latency_ms,
                     r.created_at,
+                    r.channel,
                 )  # fmt: skip
                 for r in conn.execute(q)
             ]
@@ -451,7 +502,7 @@ class LogStore:
             return None
         return StoredMessage(
             r.id, r.conversation_id, r.question, r.kind, list(r.doc_ids or []), r.form_id, r.topic, r.latency_ms,
-            r.created_at,
+            r.created_at, r.channel,
         )  # fmt: skip
 
     def feedback_for(self, message_id: int) -> dict[str, Any] | None:

@@ -155,3 +155,33 @@ def test_csv_cells_cannot_run_as_formulas(client_as: Callable[[str], httpx.Clien
         cells = [cell.lstrip("\ufeff") for row in rows for cell in row]
         assert not any(cell.startswith(("=", "+", "@")) for cell in cells), table
     assert any(cell.startswith("'=HYPERLINK") for cell in cells)
+
+
+def test_questions_are_counted_per_channel_web_widget_and_line(client_as: Callable[[str], httpx.Client],
+                                                               admin_settings: Settings, admin_server: object) -> None:  # fmt: skip
+    c = client_as("viewer")
+    base = str(c.base_url).rstrip("/")
+    # The widget's iframe page (/embed) sends its address as Referer; the chat page sends "/"
+    assert c.post(
+        "/api/chat", json={"message": "児童手当について教えて"}, headers={"Referer": f"{base}/embed"}
+    ).is_success
+    assert c.post("/api/chat", json={"message": "保育園の申込は?"}, headers={"Referer": f"{base}/embed?x=1"}).is_success
+    assert c.post("/api/chat", json={"message": "妊娠届はどこに出す?"}, headers={"Referer": f"{base}/"}).is_success
+    store = LogStore(admin_settings.database_url)
+    try:
+        store.record_message("line-abc", "児童手当はいくら?", _result("", AnswerKind.ANSWER, "jidou-teate"), "line")
+    finally:
+        store.close()
+    with _db(admin_settings) as db:
+        stored = Counter(r["channel"] for r in db.execute("SELECT channel FROM messages"))
+    assert stored["widget"] >= 2 and stored["line"] >= 1 and stored["web"] >= 1
+    today = admin_settings.current_date()
+    period = {"start": (today - timedelta(days=30)).isoformat(), "end": (today + timedelta(days=1)).isoformat()}
+    got = _csv(c.get("/admin/analytics.csv", params=period).text)
+    assert {k: int(v) for (m, k), v in got.items() if m == "channel"} == {
+        "web": stored["web"], "widget": stored["widget"], "line": stored["line"]}  # fmt: skip
+    page = c.get("/admin/analytics", params=period).text
+    section = page.split('id="m-channels"')[1].split("</div>")[0]
+    assert "ウィジェット(埋め込み)" in section and "LINE" in section and "ウェブ(チャットページ)" in section
+    rows = list(csv.reader(io.StringIO(c.get("/admin/analytics.csv", params={**period, "table": "messages"}).text)))
+    assert rows[0][-1] == "channel" and {r[-1] for r in rows[1:]} == {"web", "widget", "line"}

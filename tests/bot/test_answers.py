@@ -11,6 +11,8 @@ from bot.answering.answer import AnswerKind, Turn
 from bot.answering.grounding import check_grounded
 from bot.service import Bot
 
+pytestmark = pytest.mark.content  # Taito's knowledge (see tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -31,10 +31,12 @@ def reading_of(segments: list[tuple[str, str | None]]) -> str:
     return to_hiragana("".join(r if r is not None else s for s, r in segments))
 
 
+@pytest.mark.content  # Taito's place names (see tests/conftest.py)
 def test_the_dictionary_has_every_town_of_the_ward(places: dict[str, str]) -> None:
     assert {k: places.get(k) for k in TOWNS} == TOWNS
 
 
+@pytest.mark.content  # Taito's place names (see tests/conftest.py)
 @pytest.mark.parametrize("town", sorted(TOWNS))
 def test_each_town_is_read_as_the_ward_reads_it_in_a_sentence(places: dict[str, str], town: str) -> None:
     segments = furigana(f"{town}にある施設です。", places)
@@ -49,12 +51,14 @@ def test_sudachi_alone_gets_some_of_them_wrong() -> None:
     assert reading_of(furigana("柳橋")) != "やなぎばし"
 
 
+@pytest.mark.content  # Taito's place names (see tests/conftest.py)
 def test_a_place_name_matches_only_whole_words(places: dict[str, str]) -> None:
     assert furigana("寿司", places) == [("寿司", "すし")]  # 寿 (ことぶき) is not inside 寿司
     assert ("日本堤", "にほんづつみ") in furigana("日本堤子ども家庭支援センター", places)
     assert "づつみ" not in reading_of(furigana("日本の制度", places))  # 日本 alone is not 日本堤
 
 
+@pytest.mark.content  # Taito's place names (see tests/conftest.py)
 def test_kana_inside_a_place_name_take_no_ruby(places: dict[str, str]) -> None:
     assert furigana("松が谷", places) == [("松", "まつ"), ("が", None), ("谷", "や")]
     assert furigana("三ノ輪", places) == [("三", "み"), ("ノ", None), ("輪", "わ")]

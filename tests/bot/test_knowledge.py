@@ -127,42 +127,44 @@ def test_a_form_kind_must_be_application_or_information(knowledge_copy: Path) ->
 
 
 def test_sources_carry_a_publisher_checked_against_the_host(knowledge_copy: Path) -> None:
-    doc = knowledge_copy / "procedures" / "jidou-teate.md"
+    doc = knowledge_copy / "procedures" / "kyushokuhi.md"
     text = doc.read_text(encoding="utf-8")
     first = re.search(r"^source_urls:\n  - (\S+)\n", text, flags=re.M)
-    assert first, "jidou-teate.md lists its sources one per line"
+    assert first, "kyushokuhi.md lists its sources one per line"
     url = first.group(1)
-    ok = f"source_urls:\n  - url: {url}\n    publisher: official_ward\n    title: 児童手当\n    as_of: 2025-04-01\n"
+    ok = f"source_urls:\n  - url: {url}\n    publisher: official_ward\n    title: 給食費\n    as_of: 2025-04-01\n"
     doc.write_text(text.replace(first.group(0), ok), encoding="utf-8")
     kb = load_knowledge(knowledge_copy, TODAY)
     assert not kb.errors, _messages(kb)
-    src = kb.procedures["jidou-teate"].sources[0]
-    assert (src.url, src.publisher, src.title, src.as_of) == (url, "official_ward", "児童手当", date(2025, 4, 1))
+    src = kb.procedures["kyushokuhi"].sources[0]
+    assert (src.url, src.publisher, src.title, src.as_of) == (url, "official_ward", "給食費", date(2025, 4, 1))
 
     # a ward page declared private, a blog declared official, an unknown type, a bad date: each an error on its line
     for declared, host_url, expected in [
         ("private", url, f"source {url} is declared 'private' but its host is 'official_ward'"),
-        ("official_ward", "https://sayohomme.com/x", "is declared 'official_ward' but its host is 'councillor'"),
+        ("official_ward", "https://giin-blog.invalid/x", "is declared 'official_ward' but its host is 'councillor'"),
         ("blog", url, "unknown publisher 'blog'"),
     ]:
         bad = ok.replace(url, host_url).replace("official_ward", declared)
         doc.write_text(text.replace(first.group(0), bad), encoding="utf-8")
         msgs = "\n".join(_messages(load_knowledge(knowledge_copy, TODAY)))
-        assert f"jidou-teate.md:{_line_of(doc, 'source_urls:')}: error:" in msgs and expected in msgs, msgs
+        assert f"kyushokuhi.md:{_line_of(doc, 'source_urls:')}: error:" in msgs and expected in msgs, msgs
     # between the kinds a host cannot tell apart, the declaration stands
     doc.write_text(
-        text.replace(first.group(0), ok.replace(url, "https://sayohomme.com/x").replace("official_ward", "private")),
+        text.replace(
+            first.group(0), ok.replace(url, "https://giin-blog.invalid/x").replace("official_ward", "private")
+        ),
         encoding="utf-8",
     )
     kb = load_knowledge(knowledge_copy, TODAY)
-    assert not kb.errors and kb.procedures["jidou-teate"].sources[0].publisher == "private"
+    assert not kb.errors and kb.procedures["kyushokuhi"].sources[0].publisher == "private"
 
 
 def test_checked_against_names_what_the_document_was_compared_with(knowledge_copy: Path) -> None:
-    doc = knowledge_copy / "procedures" / "jidou-teate.md"
+    doc = knowledge_copy / "procedures" / "kyushokuhi.md"
     _edit(doc, "checked:", "checked_against: fact_sheet\nchecked:")
     kb = load_knowledge(knowledge_copy, TODAY)
-    assert kb.procedures["jidou-teate"].checked_against == "fact_sheet"
+    assert kb.procedures["kyushokuhi"].checked_against == "fact_sheet"
     _edit(doc, "checked_against: fact_sheet", "checked_against: a friend")
     msgs = "\n".join(_messages(load_knowledge(knowledge_copy, TODAY)))
     assert "checked_against must be one of sources, fact_sheet" in msgs

@@ -91,3 +91,16 @@ def test_grounding_normalises_both_sides() -> None:
     assert {v.fact for v in bad} == {"20000円", "03-1111-2222"}
     assert check_grounded("3回です", src)[0].fact == "3回"  # 3歳 in the source does not ground 3回
     assert [v.fact for v in check_citations("a[1] b[2] c[3]", 2)] == ["[3]"]
+
+
+def test_a_diagnosis_cue_inside_a_service_name_is_not_a_diagnosis_request() -> None:
+    import re
+
+    from bot.safety.scope import OutOfScope, detect_out_of_scope
+
+    names = re.compile("児童育成手当|障害手当|予防接種")
+    assert detect_out_of_scope("児童育成手当の障害手当はいくらですか", service_names=names) is None
+    assert detect_out_of_scope("うちの子は発達障害ですか", service_names=names) is OutOfScope.DIAGNOSIS
+    assert (
+        detect_out_of_scope("予防接種のあと発疹が出ました、何の病気ですか", service_names=names) is OutOfScope.DIAGNOSIS
+    )

@@ -23,6 +23,8 @@ from bot.safety.model import ARTIFACT, TriageModel, data_sha256
 from bot.service import Bot
 from evals import triage as triage_eval
 
+pytestmark = pytest.mark.content  # Taito's knowledge (see tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 TODAY = __import__("datetime").date(2026, 12, 1)
 
@@ -109,15 +111,15 @@ def test_each_level_gets_its_own_numbers_first(bot: Bot, text: str, first: str) 
     assert not r.llm_reason  # never sent to an LLM
 
 
-def test_every_emergency_number_is_in_its_source_document(knowledge_copy: Path) -> None:
+def test_every_emergency_number_is_in_its_source_document(real_knowledge_copy: Path) -> None:
     kb = load_knowledge(ROOT / "knowledge", TODAY)
     assert kb.ward is not None and set(kb.ward.emergency) == set(EmergencyLevel)
-    ward = knowledge_copy / "ward.yaml"
+    ward = real_knowledge_copy / "ward.yaml"
     ward.write_text(ward.read_text(encoding="utf-8").replace('"072-727-2499"', '"072-727-0000"'), encoding="utf-8")
-    broken = load_knowledge(knowledge_copy, TODAY)
+    broken = load_knowledge(real_knowledge_copy, TODAY)
     assert any("number 072-727-0000 occurs in none of chudoku-110" in p.message for p in broken.errors)
     ward.unlink()
-    assert any("ward.yaml is missing" in p.message for p in load_knowledge(knowledge_copy, TODAY).errors)
+    assert any("ward.yaml is missing" in p.message for p in load_knowledge(real_knowledge_copy, TODAY).errors)
 
 
 def test_translations_cover_every_level_and_name_only_the_levels_numbers() -> None:

@@ -22,6 +22,8 @@ from bot.retrieval.embeddings import EmbeddingModel
 from bot.safety.model import script_language
 from bot.service import Bot
 
+pytestmark = pytest.mark.content  # Taito's knowledge (see tests/conftest.py)
+
 # --- parsing ----------------------------------------------------------------------------------------------------------
 
 
@@ -42,7 +44,13 @@ from bot.service import Bot
     ],
 )
 def test_family_facts(text: str, expected: Family) -> None:
-    assert family_facts(text) == expected
+    assert family_facts(text, "台東区") == expected
+
+
+def test_the_ward_named_is_the_one_in_ward_yaml() -> None:
+    assert family_facts("みどり区に住んでいます", "みどり区").lives_in_ward is True
+    assert family_facts("台東区に住んでいます", "みどり区").lives_in_ward is None
+    assert family_facts("区内に住んでいます", "みどり区").lives_in_ward is True
 
 
 def test_a_message_with_two_questions_has_two_parts() -> None:
@@ -221,9 +229,9 @@ def test_a_missing_translation_is_said_in_that_language(bot: Bot) -> None:
     assert any("03-5246-1232" in line for line in r.body[:3])
 
 
-def test_a_summary_number_the_japanese_text_lacks_is_an_error(knowledge_copy: Path) -> None:
-    doc = knowledge_copy / "procedures" / "jidou-teate.md"
+def test_a_summary_number_the_japanese_text_lacks_is_an_error(real_knowledge_copy: Path) -> None:
+    doc = real_knowledge_copy / "procedures" / "jidou-teate.md"
     text = doc.read_text(encoding="utf-8")
     doc.write_text(text.replace("10,000 yen from 3", "12,345 yen from 3", 1), encoding="utf-8")
-    kb = load_knowledge(knowledge_copy, date(2026, 12, 2))
+    kb = load_knowledge(real_knowledge_copy, date(2026, 12, 2))
     assert any("i18n.en" in p.message and "12345" in p.message for p in kb.errors)

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-TINY_DOCS = ("jidou-teate", "kyukyu-yakan", "gyakutai-189", "hoikuen-nyuen")
+from tests.conftest import FIXTURE_KNOWLEDGE
 
 
 @pytest.fixture
@@ -56,40 +53,15 @@ def make_record() -> Callable[..., dict[str, Any]]:
     return make
 
 
-def tiny_ward() -> dict[str, object]:
-    """The real ward profile cut down to the four documents: a level whose sources are absent falls back to 119."""
-    ward = yaml.safe_load((ROOT / "knowledge" / "ward.yaml").read_text(encoding="utf-8"))
-    for plan in ward["emergency"].values():
-        docs = [d for d in plan["docs"] if d in TINY_DOCS]
-        if docs != plan["docs"]:
-            plan["docs"] = docs or ["kyukyu-yakan"]
-            plan["numbers"] = [{"number": "119", "label": "救急車", "kind": "ambulance"}]
-            plan.pop("office", None)
-    ward["clarify_fallbacks"] = [d for d in ward["clarify_fallbacks"] if d in TINY_DOCS]
-    return ward  # type: ignore[no-any-return]
-
-
 @pytest.fixture(scope="session")
 def tiny_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A knowledge folder with four real documents and a real index built by ingest's Indexer; yields the BOT_ env."""
+    """The fictional ward of tests/fixtures/knowledge and a real index built by ingest's Indexer; yields the BOT_ env."""
     base = tmp_path_factory.mktemp("tiny")
     kdir = base / "knowledge"
-    (kdir / "procedures").mkdir(parents=True)
-    for doc in TINY_DOCS:
-        shutil.copy(ROOT / "knowledge" / "procedures" / f"{doc}.md", kdir / "procedures")
-    shutil.copy(ROOT / "knowledge" / "offices.yaml", kdir)
-    forms = yaml.safe_load((ROOT / "knowledge" / "forms.yaml").read_text(encoding="utf-8"))
-    kept = []
-    for f in forms["forms"]:
-        f["procedures"] = [p for p in f.get("procedures", []) if p in TINY_DOCS]
-        if f["procedures"]:
-            kept.append(f)
-    forms["forms"] = kept
-    (kdir / "forms.yaml").write_text(yaml.safe_dump(forms, allow_unicode=True), encoding="utf-8")
-    (kdir / "ward.yaml").write_text(yaml.safe_dump(tiny_ward(), allow_unicode=True), encoding="utf-8")
+    shutil.copytree(FIXTURE_KNOWLEDGE, kdir)
     env = {"BOT_DATA_DIR": str(base / "data"), "BOT_KNOWLEDGE_DIR": str(kdir)}
     # Built with explicit settings: a session fixture must not leave BOT_* variables set for other test packages
-    # (the web tests would then serve this four-document index).
+    # (the web tests would then serve this small index).
     from bot.config import Settings
     from bot.retrieval.embeddings import get_embedder
     from bot.retrieval.index import Indexer

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from bot.answering.answer import AnswerKind, AnswerResult, Citation, Handoff
-from bot.storage.logstore import LogStore, UnknownMessage
+from bot.storage.logstore import LogStore, UnknownMessage, line_events
 
 
 def result(topic: str | None = "jidou-teate", kind: AnswerKind = AnswerKind.ANSWER) -> AnswerResult:
@@ -28,7 +28,7 @@ def store(tmp_path: Path) -> LogStore:
 
 
 def test_migrations_are_recorded_and_run_once(store: LogStore) -> None:
-    assert store.applied_migrations() == ["m001_initial", "m002_admin"]
+    assert store.applied_migrations() == ["m001_initial", "m002_admin", "m003_channels"]
     assert store.migrate() == []
     tables = set(inspect(store.engine).get_table_names())
     assert {"schema_migrations", "conversations", "messages", "feedback"} <= tables
@@ -84,3 +84,39 @@ def test_ending_a_conversation_forgets_its_context_and_keeps_its_turns(store: Lo
     assert [t.question for t in store.history("a")] == ["じゃあ日曜日は?"]
     assert store.end_conversation("never-seen") is False
     assert store.message(other) is not None
+
+
+def test_m003_adds_the_channel_to_an_older_database_and_keeps_its_rows(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = LogStore(url)
+    old.migrate()
+    old.record_message("before", "児童手当について教えて", result())
+    with old.engine.begin() as conn:  # back to the schema as m002 left it
+        conn.execute(text("ALTER TABLE messages DROP COLUMN channel"))
+        conn.execute(text("DROP TABLE line_events"))
+        conn.execute(text("DELETE FROM schema_migrations WHERE id = 3"))
+    old.close()
+    store = LogStore(url)
+    assert store.migrate() == ["m003_channels"]
+    assert [m.channel for m in store.messages()] == ["web"]
+    store.record_message("line-abc", "保育園", result(), channel="line")
+    assert [(m.session_id, m.channel) for m in store.messages()] == [("before", "web"), ("line-abc", "line")]
+
+
+def test_record_message_refuses_an_unknown_channel(store: LogStore) -> None:
+    with pytest.raises(ValueError, match="unknown channel"):
+        store.record_message("a", "q", result(), channel="fax")
+    assert store.messages() == []
+
+
+def test_a_line_event_is_claimed_once_and_old_ids_are_forgotten(store: LogStore) -> None:
+    assert store.claim_line_event("01HZZZEVENT1") is True
+    assert store.claim_line_event("01HZZZEVENT1") is False
+    other = LogStore(store.url)  # another worker on the same database
+    assert other.claim_line_event("01HZZZEVENT1") is False
+    assert other.claim_line_event("01HZZZEVENT2") is True
+    with store.engine.begin() as conn:
+        conn.execute(line_events.update().values(received_at=text("'2000-01-01 00:00:00'")))
+    assert store.claim_line_event("01HZZZEVENT3") is True
+    with store.engine.connect() as conn:
+        assert sorted(conn.scalars(line_events.select().with_only_columns(line_events.c.id))) == ["01HZZZEVENT3"]

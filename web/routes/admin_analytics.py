@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.service import Bot
-from bot.staff.analytics import WEEKDAYS, compute, default_period, messages_csv, summary_csv
+from bot.staff.analytics import CHANNEL_NAMES, WEEKDAYS, compute, default_period, messages_csv, summary_csv
 from web.deps import LogStoreDep, SettingsDep
 from web.routes.admin_common import ViewerDep, html_error, page
 
@@ -63,7 +63,7 @@ def analytics(request: Request, session: ViewerDep, settings: SettingsDep, store
     titles = {pid: p.title for pid, p in kb.procedures.items()}
     forms = {fid: f.title for fid, f in kb.forms.items()}
     return page(request, "admin/analytics.html", session, title="利用状況(EBPM)", report=report, titles=titles,
-                forms=forms, weekdays=WEEKDAYS, hours=[(f"{h}", n) for h, n in enumerate(report.per_hour)])  # fmt: skip
+                forms=forms, channel_names=CHANNEL_NAMES, weekdays=WEEKDAYS, hours=[(f"{h}", n) for h, n in enumerate(report.per_hour)])  # fmt: skip
 
 
 @router.get("/analytics.csv")

@@ -13,11 +13,13 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.answering.results import AnswerResult
 from bot.service import Bot
 from bot.storage.logstore import LogStore
 from bot.text.furigana import furigana, place_readings_for
@@ -49,25 +51,41 @@ def ruby(paragraphs: list[str], knowledge_dir: Path) -> list[list[RubySegment]]:
     return [[RubySegment(text=s, reading=r) for s, r in furigana(p, places)] for p in paragraphs]
 
 
-def answer_turn(bot: Bot, store: LogStore, req: ChatRequest) -> ChatResponse:
+def channel_of(request: Request) -> str:
+    """``widget`` when the question comes from the page served at ``/embed`` (the widget's iframe), else ``web``.
+
+    The page's own fetch sends its address as Referer (same origin, and SecurityHeadersMiddleware sets
+    strict-origin-when-cross-origin), so the widget needs no extra field; a client that sends no Referer counts as web.
+    """
+    referer = request.headers.get("referer", "")
+    return "widget" if urlsplit(referer).path.rstrip("/") == "/embed" else "web"
+
+
+def ask_and_record(bot: Bot, store: LogStore, session_id: str, message: str, lang: str | None,
+                   channel: str) -> tuple[AnswerResult, int | None]:  # fmt: skip
     """The answer never depends on the log store: when it cannot be read or written (disk full, read-only, gone),
-    the parent still gets the answer — an emergency above all — without a message id, and the failure is logged."""
-    session_id = req.session_id or new_session_id()
+    the parent still gets the answer — an emergency above all — without a message id, and the failure is logged.
+    The web chat, the widget and LINE all answer through here, so the decision and the masking are the same."""
     try:
         history = store.history(session_id)
     except SQLAlchemyError as e:
         log.error("log store unreadable, answering without the conversation's history: %s", e)
         history = []
-    result = bot.ask(req.message, history, lang=req.lang)
+    result = bot.ask(message, history, lang=lang)
     message_id: int | None
     try:
-        message_id = store.record_message(session_id, req.message, result)
+        message_id = store.record_message(session_id, message, result, channel)
     except SQLAlchemyError as e:
         log.error("log store unwritable, answer (kind=%s) not recorded: %s", result.kind.value, e)
         message_id = None
-    return ChatResponse.of(
-        result, session_id, message_id, ruby(result.body, bot.settings.knowledge_dir) if req.furigana else None
-    )
+    return result, message_id
+
+
+def answer_turn(bot: Bot, store: LogStore, req: ChatRequest, channel: str = "web") -> ChatResponse:
+    session_id = req.session_id or new_session_id()
+    result, message_id = ask_and_record(bot, store, session_id, req.message, req.lang, channel)
+    readings = ruby(result.body, bot.settings.knowledge_dir) if req.furigana else None
+    return ChatResponse.of(result, session_id, message_id, readings)
 
 
 def _event(name: str, data: object) -> str:
@@ -98,21 +116,22 @@ _SSE_DOC: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/chat", response_model=ChatResponse, responses=ERRORS, dependencies=[ChatRateLimit])
-def chat(req: ChatRequest, bot: BotDep, store: LogStoreDep) -> ChatResponse:
+def chat(req: ChatRequest, bot: BotDep, store: LogStoreDep, request: Request) -> ChatResponse:
     """Answer one question. Send back the returned `session_id` with the next question for follow-ups."""
-    return answer_turn(bot, store, req)
+    return answer_turn(bot, store, req, channel_of(request))
 
 
 @router.post("/chat/stream", responses={**ERRORS, **_SSE_DOC}, dependencies=[ChatRateLimit])
-def chat_stream(req: ChatRequest, bot: BotDep, store: LogStoreDep) -> StreamingResponse:
+def chat_stream(req: ChatRequest, bot: BotDep, store: LogStoreDep, request: Request) -> StreamingResponse:
     """The same answer as Server-Sent Events (the page reads this with fetch, so errors stay JSON)."""
-    return _stream(answer_turn(bot, store, req))
+    return _stream(answer_turn(bot, store, req, channel_of(request)))
 
 
 @router.get("/chat/stream", responses={**ERRORS, **_SSE_DOC}, dependencies=[ChatRateLimit])
-def chat_stream_get(req: Annotated[ChatRequest, Query()], bot: BotDep, store: LogStoreDep) -> StreamingResponse:
+def chat_stream_get(req: Annotated[ChatRequest, Query()], bot: BotDep, store: LogStoreDep,
+                    request: Request) -> StreamingResponse:  # fmt: skip
     """For `EventSource` clients: the question in the query string."""
-    return _stream(answer_turn(bot, store, req))
+    return _stream(answer_turn(bot, store, req, channel_of(request)))
 
 
 @router.post("/chat/end", status_code=204, responses=ERRORS, dependencies=[LightRateLimit])

@@ -1,0 +1,43 @@
+"""What a ward changes by replacing knowledge/: the fictional ward in tests/fixtures/knowledge gets its own name,
+office and numbers in every reply, and none of Taito's."""
+
+from __future__ import annotations
+
+from bot.answering.answer import AnswerKind
+from bot.service import Bot
+
+
+def test_out_of_scope_names_the_ward_and_its_office(fixture_bot: Bot) -> None:
+    r = fixture_bot.ask("ゴミの出し方を教えて")
+    assert r.kind is AnswerKind.OUT_OF_SCOPE
+    assert "みどり区の子育て" in r.text and "みどり区役所" in r.text and "03-0000-1111" in r.text
+    assert "台東" not in r.text
+    en = fixture_bot.ask("What time does the garbage collection start?", lang="en")
+    assert en.kind is AnswerKind.OUT_OF_SCOPE and "childcare in みどり区" in en.text and "Taito" not in en.text
+
+
+def test_a_family_in_the_ward_gets_a_verdict(fixture_bot: Bot) -> None:
+    r = fixture_bot.ask("みどり区に住んでいて3歳の子がいます。児童手当はもらえますか")
+    assert r.topic == "jidou-teate" and r.text.startswith("対象です")
+
+
+def test_emergency_numbers_come_from_the_ward_profile(fixture_bot: Bot) -> None:
+    r = fixture_bot.ask("子どもが息をしていない")
+    assert r.kind is AnswerKind.EMERGENCY and [n.number for n in r.emergency_numbers][:2] == ["119", "#7119"]
+    abuse = fixture_bot.ask("隣の家から子どもの泣き叫ぶ声と怒鳴り声が毎晩します。虐待かもしれません")
+    assert abuse.kind is AnswerKind.EMERGENCY and abuse.emergency_numbers[0].number == "189"
+    assert abuse.office is not None and abuse.office.name == "みどり区子ども家庭支援センター"
+
+
+def test_the_japanese_answer_states_what_the_summary_led_with(fixture_bot: Bot) -> None:
+    from bot.answering.answer import _with_pivot
+
+    p = fixture_bot.generation.kb.procedures["jidou-teate"]
+    paid = "児童手当は、偶数月(2月・4月・6月・8月・10月・12月)の15日に、前の2か月分が振り込まれます。"
+    body = _with_pivot([paid], p, "It is 15,000 yen a month for a child under 3.", verdict=False)
+    assert body == ["児童手当は、3歳未満の子ども1人につき月15,000円です。", paid]
+    verdict = _with_pivot(["対象です。", paid], p, "It is 15,000 yen a month for a child under 3.", verdict=True)
+    assert verdict[0] == "対象です。" and "15,000円" in verdict[1]
+    assert _with_pivot([paid], p, "It is paid on the 15th of even months.", verdict=False) == [paid]  # already there
+    r = fixture_bot.ask("How much is the child allowance for a baby under 3?", lang="en")
+    assert "15,000 yen" in r.text.split("\n")[0] and "15,000円" in r.text.split("出典")[0]
