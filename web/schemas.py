@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from pydantic_core import PydanticCustomError
 
 from bot.answering.results import AnswerResult
+from bot.safety.pii import mask_pii
 from bot.storage.logstore import COMMENT_MAX, SESSION_ID_MAX
 
 MESSAGE_MAX = 500
@@ -38,6 +39,10 @@ class ChatRequest(BaseModel):
         if not v:
             raise PydanticCustomError("message_empty", "message is empty")
         return v
+
+
+class EndConversationRequest(BaseModel):
+    session_id: SessionId = Field(..., description="The conversation to close (「新しい相談」).")
 
 
 class Citation(BaseModel):
@@ -101,6 +106,11 @@ class ChatResponse(BaseModel):
     latency_ms: float
     session_id: str
     message_id: int | None = Field(description="For feedback; null when the log store could not record the turn.")
+    question_masked: str = Field(
+        "",
+        description="The question with personal data masked, as the logs keep it; the "
+        "page saves this one (not `question`) to show the conversation again after a reload.",
+    )
     body: list[str] = Field(description="The answer's paragraphs, without the source/hand-off lines of `answer`.")
     details: list[str] = Field(
         default_factory=list, description="More of the cited document, shown behind 「くわしく」."
@@ -122,6 +132,7 @@ class ChatResponse(BaseModel):
         o = r.office
         return cls(
             question=r.question,
+            question_masked=mask_pii(r.question),
             kind=r.kind.value,
             answer=r.text,
             citations=[

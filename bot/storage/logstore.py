@@ -44,6 +44,7 @@ To change the schema, add ``m00N_<what>(conn)`` and list it in ``MIGRATIONS``; n
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -388,6 +389,26 @@ class LogStore:
                     )
                 ).inserted_primary_key
             )
+
+    def end_conversation(self, session_id: str) -> bool:
+        """「新しい相談」: the session's turns move to a closed conversation of their own (a fresh id nobody holds), so
+        the session starts with no context while the turns and their feedback stay for the analytics, with their
+        times. The session id may be used again: its next turn opens a new conversation. False when it had none."""
+        with self._counted():
+            self._check_file()
+            with self.engine.begin() as conn:
+                row = conn.execute(
+                    select(conversations.c.created_at, conversations.c.last_at).where(conversations.c.id == session_id)
+                ).first()
+                if row is None:
+                    return False
+                closed = secrets.token_urlsafe(16)
+                conn.execute(insert(conversations).values(id=closed, created_at=row.created_at, last_at=row.last_at))
+                conn.execute(
+                    update(messages).where(messages.c.conversation_id == session_id).values(conversation_id=closed)
+                )
+                conn.execute(delete(conversations).where(conversations.c.id == session_id))
+                return True
 
     def claim_line_event(self, event_id: str) -> bool:
         """True the first time a LINE ``webhookEventId`` is seen (by any worker sharing this database), False for a

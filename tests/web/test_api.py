@@ -110,8 +110,14 @@ def test_furigana_is_returned_as_ruby_segments(client: httpx.Client) -> None:
     assert "".join(s["text"] for s in first) == body["body"][0]
     assert {"text": "児童", "reading": "じどう"} in first
     assert ask(client, "児童手当について教えて")["ruby"] is None
-    r = client.post("/api/furigana", json={"texts": ["申請方法"]})
+    r = client.post("/api/furigana", json={"texts": ["申請方法", "日本堤のセンターは毎月1日に休みます"]})
     assert r.json()["ruby"][0][0] == {"text": "申請", "reading": "しんせい"}
+    place = r.json()["ruby"][1]  # the ward's place-name dictionary and the day reading, through the API
+    assert place[0] == {"text": "日本堤", "reading": "にほんづつみ"}
+    assert {"text": "1日", "reading": "ついたち"} in place and {
+        "text": "のセンターは",
+        "reading": None,
+    } in place  # kana: no ruby
 
 
 def test_emergency_answer_carries_tel_links(client: httpx.Client) -> None:
@@ -485,3 +491,35 @@ def test_only_a_confirmed_online_form_is_offered_as_one(client: httpx.Client) ->
     d = ask(client, "こどもクラブの申し込み方法は?")
     assert d["handoff"]["kind"] == "information" and "くわしくは区のページ:" in d["answer"]
     assert "オンライン申請)" not in d["answer"]
+
+
+# --- 「新しい相談」 --------------------------------------------------------------------------------------------------
+
+
+def test_ending_a_conversation_makes_the_server_forget_its_context(client: httpx.Client, db_path: Path) -> None:
+    first = ask(client, "児童館って何時まで開いてますか?")
+    sid = first["session_id"]
+    assert first["citations"][0]["doc_id"] == "jidoukan"
+    control = ask(client, "じゃあ日曜日は?", session_id=sid)  # with the context, the follow-up is about 児童館
+    assert control["citations"] and control["citations"][0]["doc_id"] == "jidoukan"
+    r = client.post("/api/chat/end", json={"session_id": sid})
+    assert r.status_code == 204
+    after = ask(client, "じゃあ日曜日は?", session_id=sid)  # the same id, sent again: no old topic
+    assert "jidoukan" not in [c["doc_id"] for c in after["citations"]]
+    # the turns stay in the logs (for the analytics), in a closed conversation of their own
+    rows = db_rows(db_path, "SELECT conversation_id, question FROM messages WHERE id IN (?, ?, ?)",
+                   first["message_id"], control["message_id"], after["message_id"])  # fmt: skip
+    closed = {row["conversation_id"] for row in rows} - {sid}
+    assert len(closed) == 1 and rows[-1]["conversation_id"] == sid
+    # ending an unknown or already fresh session is harmless; a malformed id is refused politely
+    assert client.post("/api/chat/end", json={"session_id": "never-seen"}).status_code == 204
+    bad = client.post("/api/chat/end", json={"session_id": "no spaces!"})
+    assert bad.status_code == 422 and JAPANESE.search(bad.json()["message"])
+
+
+def test_names_are_masked_in_the_logs_and_in_question_masked(client: httpx.Client, db_path: Path) -> None:
+    body = ask(client, "娘のさくらちゃんの保育園の申込について。山田花子です")
+    assert body["question"].startswith("娘のさくらちゃん")  # the reply echoes what was sent (the CLI contract)
+    for text in (body["question_masked"], db_rows(db_path, "SELECT question FROM messages WHERE id = ?",
+                                                  body["message_id"])[0]["question"]):  # fmt: skip
+        assert "さくら" not in text and "山田花子" not in text and "[名前]" in text

@@ -67,6 +67,25 @@ def test_feedback_upserts_masks_and_checks_ownership(store: LogStore) -> None:
         store.record_feedback(12345, True)
 
 
+def test_ending_a_conversation_forgets_its_context_and_keeps_its_turns(store: LogStore) -> None:
+    first = store.record_message("a", "児童館は何時まで?", result("jidoukan"))
+    store.record_message("a", "じゃあ日曜日は?", result("jidoukan"))
+    store.record_feedback(first, True, session_id="a")
+    other = store.record_message("b", "保育園", result("hoikuen-nyuen"))
+    assert store.end_conversation("a") is True
+    assert store.history("a") == [] and store.recent_topics("a") == []
+    assert [t.question for t in store.history("b")] == ["保育園"]  # another session is untouched
+    kept = store.message(first)
+    assert kept is not None and kept.session_id not in ("a", "b")  # still in the logs, in a closed conversation
+    assert store.counts_by_kind() == {"answer": 3}
+    with pytest.raises(UnknownMessage):  # the old card cannot be rated as the new session's
+        store.record_feedback(first, False, session_id="a")
+    store.record_message("a", "じゃあ日曜日は?", result(None, AnswerKind.CLARIFY))  # the id can start afresh
+    assert [t.question for t in store.history("a")] == ["じゃあ日曜日は?"]
+    assert store.end_conversation("never-seen") is False
+    assert store.message(other) is not None
+
+
 def test_m003_adds_the_channel_to_an_older_database_and_keeps_its_rows(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = LogStore(url)

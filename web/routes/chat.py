@@ -11,19 +11,29 @@ import logging
 import re
 import secrets
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answering.results import AnswerResult
 from bot.service import Bot
 from bot.storage.logstore import LogStore
-from bot.text.jatext import furigana
-from web.deps import BotDep, ChatRateLimit, LightRateLimit, LogStoreDep
-from web.schemas import ChatRequest, ChatResponse, ErrorResponse, FuriganaRequest, FuriganaResponse, RubySegment
+from bot.text.furigana import furigana, place_readings_for
+from web.deps import BotDep, ChatRateLimit, LightRateLimit, LogStoreDep, SettingsDep
+from web.errors import ApiError
+from web.schemas import (
+    ChatRequest,
+    ChatResponse,
+    EndConversationRequest,
+    ErrorResponse,
+    FuriganaRequest,
+    FuriganaResponse,
+    RubySegment,
+)
 
 router = APIRouter(prefix="/api", tags=["chat"])
 log = logging.getLogger("web.chat")
@@ -36,8 +46,9 @@ def new_session_id() -> str:
     return secrets.token_urlsafe(16)
 
 
-def ruby(paragraphs: list[str]) -> list[list[RubySegment]]:
-    return [[RubySegment(text=s, reading=r) for s, r in furigana(p)] for p in paragraphs]
+def ruby(paragraphs: list[str], knowledge_dir: Path) -> list[list[RubySegment]]:
+    places = place_readings_for(knowledge_dir)  # the ward's place names: 日本堤 is にほんづつみ, not にっぽんてい
+    return [[RubySegment(text=s, reading=r) for s, r in furigana(p, places)] for p in paragraphs]
 
 
 def channel_of(request: Request) -> str:
@@ -73,7 +84,8 @@ def ask_and_record(bot: Bot, store: LogStore, session_id: str, message: str, lan
 def answer_turn(bot: Bot, store: LogStore, req: ChatRequest, channel: str = "web") -> ChatResponse:
     session_id = req.session_id or new_session_id()
     result, message_id = ask_and_record(bot, store, session_id, req.message, req.lang, channel)
-    return ChatResponse.of(result, session_id, message_id, ruby(result.body) if req.furigana else None)
+    readings = ruby(result.body, bot.settings.knowledge_dir) if req.furigana else None
+    return ChatResponse.of(result, session_id, message_id, readings)
 
 
 def _event(name: str, data: object) -> str:
@@ -122,7 +134,22 @@ def chat_stream_get(req: Annotated[ChatRequest, Query()], bot: BotDep, store: Lo
     return _stream(answer_turn(bot, store, req, channel_of(request)))
 
 
+@router.post("/chat/end", status_code=204, responses=ERRORS, dependencies=[LightRateLimit])
+def end_conversation(req: EndConversationRequest, store: LogStoreDep) -> Response:
+    """「新しい相談」: the server forgets the session's context (its turns stay in the logs as a closed conversation),
+    so a follow-up such as 「じゃあ日曜日は?」 starts afresh even if the same session id is sent again."""
+    try:
+        store.end_conversation(req.session_id)
+    except SQLAlchemyError as e:
+        # the page drops the session id as well, so the old context is unreachable from it either way
+        log.error("log store unwritable, conversation not closed: %s", e)
+        raise ApiError(
+            503, "store_unavailable", "ただいま新しい相談を始められません。時間をおいてお試しください。"
+        ) from None
+    return Response(status_code=204)
+
+
 @router.post("/furigana", response_model=FuriganaResponse, responses=ERRORS, dependencies=[LightRateLimit])
-def furigana_for(req: FuriganaRequest) -> FuriganaResponse:
+def furigana_for(req: FuriganaRequest, settings: SettingsDep) -> FuriganaResponse:
     """Ruby segments for texts already shown (used when a parent turns ふりがな on after an answer arrived)."""
-    return FuriganaResponse(ruby=ruby(req.texts))
+    return FuriganaResponse(ruby=ruby(req.texts, settings.knowledge_dir))

@@ -4,9 +4,9 @@
   "use strict";
 
   var STREAM_URL = "/api/chat/stream";
-  var NETWORK_ERROR = "通信できませんでした。インターネット接続を確認して、もう一度お試しください。";
-  var EMPTY_MESSAGE = "質問を入力してください。";
-  var TIMEOUT_ERROR = "回答に時間がかかりすぎています。少し待ってから、もう一度お試しください。";
+  var END_URL = "/api/chat/end";
+  var UI = window.KOSODATE_UI || {};
+  var MAX_SAVED_TURNS = 30; // what a reload brings back (sessionStorage holds ~5 MB; one turn is a few kB)
   var TIMEOUT_MS = 35000; // the server's own LLM deadline is 20 s; past this something is wrong on the way
 
   function load(key) {
@@ -26,6 +26,8 @@
   var toggleFurigana = document.getElementById("toggle-furigana");
   var toggleLarge = document.getElementById("toggle-large");
   var langSelect = document.getElementById("lang-select");
+  var newChat = document.getElementById("new-chat");
+  var composerStatus = document.getElementById("composer-status");
   if (!log || !form) return;
 
   var state = {
@@ -36,13 +38,61 @@
     lang: load("kosodate.lang") !== null ? load("kosodate.lang") : (langSelect ? langSelect.getAttribute("data-default") || "" : ""),
     busy: false
   };
+
+  // ---- the page's fixed strings in the chosen language (issue 12); "" (自動) and ja keep the Japanese page ----
+  function uiLang() { return UI[state.lang] ? state.lang : "ja"; }
+  function t(key) {
+    var table = UI[uiLang()] || {};
+    return table[key] || (UI.ja || {})[key] || "";
+  }
+  // a server error in the parent's language when the page has it (err_<code>), else the server's Japanese message
+  function serverMessage(err) {
+    var own = uiLang() !== "ja" && err.code ? (UI[uiLang()] || {})["err_" + err.code] : null;
+    return own || err.message || err.detail || t("network");
+  }
+  function translate(node) {
+    var lang = uiLang();
+    Array.prototype.forEach.call(node.querySelectorAll("[data-ui]"), function (e) {
+      if (!e.hasAttribute("data-ja")) e.setAttribute("data-ja", e.textContent);
+      e.textContent = lang === "ja" ? e.getAttribute("data-ja") : t(e.getAttribute("data-ui"));
+      if (lang === "ja") e.removeAttribute("lang"); else e.setAttribute("lang", lang);
+    });
+    // text with markup of its own (the privacy notice) stays in the page; a translation is shown in its place
+    Array.prototype.forEach.call(node.querySelectorAll("[data-ui-keep]"), function (e) {
+      var tr = e.nextElementSibling && e.nextElementSibling.classList.contains("ui-translation") ? e.nextElementSibling : null;
+      if (!tr) {
+        tr = el("span", "ui-translation");
+        e.parentNode.insertBefore(tr, e.nextSibling);
+      }
+      e.hidden = lang !== "ja";
+      tr.hidden = lang === "ja";
+      tr.textContent = lang === "ja" ? "" : t(e.getAttribute("data-ui-keep"));
+      if (lang === "ja") tr.removeAttribute("lang"); else tr.setAttribute("lang", lang);
+    });
+    Array.prototype.forEach.call(node.querySelectorAll("[data-ui-placeholder]"), function (e) {
+      if (!e.hasAttribute("data-ja-placeholder")) e.setAttribute("data-ja-placeholder", e.placeholder);
+      e.placeholder = lang === "ja" ? e.getAttribute("data-ja-placeholder") : t(e.getAttribute("data-ui-placeholder"));
+    });
+  }
+  function translateTemplates() {
+    ["tpl-user", "tpl-bot"].forEach(function (id) {
+      var tpl = document.getElementById(id);
+      if (tpl) translate(tpl.content);
+    });
+  }
+  function applyLanguage() {
+    translate(document);
+    translateTemplates();
+  }
   if (langSelect) {
     langSelect.value = state.lang;
     langSelect.addEventListener("change", function () {
       state.lang = langSelect.value;
       save("kosodate.lang", state.lang);
+      applyLanguage();
     });
   }
+  applyLanguage();
 
   // ---- settings ----
   function applySettings() {
@@ -87,7 +137,7 @@
     a.href = href;
     a.target = "_blank";
     a.rel = "noopener noreferrer";
-    a.appendChild(el("span", "sr-only", "(新しいタブで開きます)"));
+    a.appendChild(el("span", "sr-only", t("new_tab")));
     return a;
   }
   function safeHref(url) {
@@ -169,10 +219,12 @@
     }
 
     renderBody(view, data.body || [], data.ruby);
+    var more = part(view, ".msg-more");
+    var hasMore = false;
     if (data.details && data.details.length) {
-      var more = part(view, ".msg-details-body");
-      data.details.forEach(function (text) { more.appendChild(el("p", "msg-paragraph", text)); });
-      show(part(view, ".msg-details"));
+      var details = part(view, ".msg-details-body");
+      data.details.forEach(function (text) { details.appendChild(el("p", "msg-paragraph", text)); });
+      hasMore = true;
     }
 
     if (data.choices && data.choices.length) {
@@ -183,6 +235,63 @@
         choices.appendChild(li);
       });
       show(part(view, ".choices"));
+    }
+
+    // one primary next step: the form (or the ward's page), otherwise the office's phone
+    var h = data.handoff;
+    var o = data.office;
+    var step = part(view, ".next-step");
+    var stepLink = part(step, ".next-link");
+    if (h && safeHref(h.url)) {
+      // only a confirmed online form says 「オンラインで申請する」; an information page is 「区のページを見る」
+      stepLink.textContent = h.kind === "application" ? t("apply") : (h.publisher === "official_ward" ? t("page") : t("related"));
+      stepLink.href = h.url;
+      stepLink.target = "_blank";
+      stepLink.rel = "noopener noreferrer";
+      stepLink.appendChild(el("span", "sr-only", t("new_tab")));
+      if (h.needs_my_number_card) part(step, ".next-note").textContent = "マイナンバーカードが必要です。";
+      show(step);
+    } else if (o && o.tel) {
+      stepLink.textContent = t("call") + " " + o.phone;
+      stepLink.href = o.tel;
+      part(step, ".next-note").textContent = o.name;
+      show(step);
+    }
+
+    if (h && safeHref(h.url)) {
+      var card = part(view, ".handoff");
+      part(card, ".handoff-title").textContent = h.title;
+      var req = part(card, ".handoff-requires");
+      if (h.needs_my_number_card) {
+        req.textContent = "マイナンバーカードが必要です。";
+        req.classList.add("needs-card");
+      } else {
+        req.textContent = "マイナンバーカードは不要です。";
+      }
+      var others = (h.requires || []).filter(function (r) { return r.indexOf("マイナンバー") < 0; });
+      if (others.length) req.textContent += "(ほかに必要:" + others.join("、") + ")";
+      if (h.prepare && h.prepare.length) {
+        var prep = part(card, ".prepare-list");
+        h.prepare.forEach(function (x) { prep.appendChild(el("li", null, x)); });
+        show(part(card, ".handoff-prepare"));
+      }
+      show(card);
+      hasMore = true;
+    }
+
+    if (o) {
+      var office = part(view, ".office");
+      part(office, ".office-name").textContent = o.name;
+      if (o.tel) {
+        var tel = part(office, ".office-tel");
+        tel.href = o.tel;
+        tel.textContent = t("call") + " " + o.phone;
+        show(part(office, ".office-phone"));
+      }
+      if (o.hours) show(part(office, ".office-hours")).textContent = "受付時間:" + o.hours;
+      if (o.address) show(part(office, ".office-address")).textContent = "場所:" + o.address;
+      show(office);
+      hasMore = true;
     }
 
     if (data.citations && data.citations.length) {
@@ -200,47 +309,13 @@
         sources.appendChild(li);
       });
       show(part(view, ".sources"));
+      // who published it and when stay on the card's face, in the disclosure's one line
+      var first = data.citations[0];
+      part(more, ".more-hint").textContent = "出典:" + (first.publisher_label || first.title) +
+        (first.as_of_known === false ? "" : "・" + formatDate(first.as_of));
+      hasMore = true;
     }
-
-    var h = data.handoff;
-    if (h && safeHref(h.url)) {
-      var card = part(view, ".handoff");
-      part(card, ".handoff-title").textContent = h.title;
-      part(card, ".handoff-link").href = h.url;
-      // only a confirmed online form says 「オンラインで申請する」; an information page is 「区のページを見る」
-      part(card, ".handoff-label").textContent = h.kind === "application" ? "オンラインで申請する"
-        : (h.publisher === "official_ward" ? "区のページを見る" : "関連するページを見る");
-      var req = part(card, ".handoff-requires");
-      if (h.needs_my_number_card) {
-        req.textContent = "マイナンバーカードが必要です。";
-        req.classList.add("needs-card");
-      } else {
-        req.textContent = "マイナンバーカードは不要です。";
-      }
-      var others = (h.requires || []).filter(function (r) { return r.indexOf("マイナンバー") < 0; });
-      if (others.length) req.textContent += "(ほかに必要:" + others.join("、") + ")";
-      if (h.prepare && h.prepare.length) {
-        var prep = part(card, ".prepare-list");
-        h.prepare.forEach(function (x) { prep.appendChild(el("li", null, x)); });
-        show(part(card, ".handoff-prepare"));
-      }
-      show(card);
-    }
-
-    var o = data.office;
-    if (o) {
-      var office = part(view, ".office");
-      part(office, ".office-name").textContent = o.name;
-      if (o.tel) {
-        var tel = part(office, ".office-tel");
-        tel.href = o.tel;
-        tel.textContent = "電話する " + o.phone;
-        show(part(office, ".office-phone"));
-      }
-      if (o.hours) show(part(office, ".office-hours")).textContent = "受付時間:" + o.hours;
-      if (o.address) show(part(office, ".office-address")).textContent = "場所:" + o.address;
-      show(office);
-    }
+    if (hasMore) show(more);
 
     if (data.suggestions && data.suggestions.length) {
       var chips = part(view, ".suggestions .chip-list");
@@ -278,8 +353,8 @@
       headers: { "Content-Type": "application/json", "Accept": "application/json" },
       body: JSON.stringify(payload)
     }).then(function (res) {
-      return res.json().catch(function () { return {}; }).then(function (body) {
-        if (!res.ok) throw new Error(body.message || body.detail || NETWORK_ERROR);
+      return (res.status === 204 ? Promise.resolve({}) : res.json().catch(function () { return {}; })).then(function (body) {
+        if (!res.ok) throw new Error(body.message || body.detail || t("network"));
         return body;
       });
     });
@@ -358,9 +433,10 @@
       p.appendChild(document.createTextNode(ev.data.text));
     } else if (ev.name === "done") {
       renderDone(view, ev.data);
+      saveTurn(view._question, ev.data);
       return true;
     } else if (ev.name === "error") {
-      renderError(view, (ev.data && ev.data.message) || NETWORK_ERROR);
+      renderError(view, (ev.data && ev.data.message) || t("network"));
       return true;
     }
     return false;
@@ -382,7 +458,7 @@
         if (block.trim()) finished = handleEvent(view, parseEvent(block)) || finished;
       }
     }
-    if (!finished) throw new Error(NETWORK_ERROR);
+    if (!finished) throw new Error(t("network"));
   }
 
   function addUserMessage(text) {
@@ -391,11 +467,57 @@
     log.appendChild(node);
   }
 
+  // ---- the conversation survives a reload (sessionStorage: this tab only, gone when the tab closes) ----
+  function savedTurns() {
+    try { return JSON.parse(load("kosodate.turns") || "[]") || []; } catch (e) { return []; }
+  }
+  function saveTurn(question, data) {
+    // what a reload shows again is kept as the logs keep it: names, phones and addresses masked, not as typed
+    var kept = {};
+    Object.keys(data).forEach(function (k) { if (k !== "question") kept[k] = data[k]; });
+    var turns = savedTurns();
+    turns.push({ q: data.question_masked || question, a: kept });
+    turns = turns.slice(-MAX_SAVED_TURNS);
+    for (;;) {
+      try { window.sessionStorage.setItem("kosodate.turns", JSON.stringify(turns)); return; } catch (e) {
+        if (!turns.length) return; // storage disabled: the conversation lasts for this page
+        turns.shift(); // full: drop the oldest turns rather than the newest
+      }
+    }
+  }
+  function restoreConversation() {
+    savedTurns().forEach(function (turn) {
+      if (!turn || !turn.a) return;
+      addUserMessage(turn.q || "");
+      var view = clone("tpl-bot");
+      log.appendChild(view);
+      renderDone(view, turn.a);
+    });
+    if (state.furigana) addRubyToShownAnswers();
+  }
+
+  // ---- 「新しい相談」: a clean page, a new session, and the server forgets the old one's context ----
+  function startNewConversation() {
+    if (state.busy) return;
+    var old = state.sessionId;
+    state.sessionId = null;
+    save("kosodate.session", "");
+    save("kosodate.turns", "[]");
+    Array.prototype.forEach.call(log.querySelectorAll(".msg:not(.msg-welcome)"), function (m) { m.remove(); });
+    composerError.textContent = "";
+    input.value = "";
+    updateCount();
+    if (old) postJSON(END_URL, { session_id: old }).catch(function () { /* the old id is dropped here anyway */ });
+    if (composerStatus) composerStatus.textContent = t("started");
+    input.focus();
+  }
+  if (newChat) newChat.addEventListener("click", startNewConversation);
+
   async function ask(text) {
     text = String(text || "").trim();
     if (state.busy) return;
     if (!text) {
-      composerError.textContent = EMPTY_MESSAGE;
+      composerError.textContent = t("empty");
       input.focus();
       return;
     }
@@ -404,7 +526,9 @@
     send.disabled = true;
     log.setAttribute("aria-busy", "true");
     addUserMessage(text);
+    if (composerStatus) composerStatus.textContent = "";
     var view = clone("tpl-bot");
+    view._question = text;
     log.appendChild(view);
     scrollToEnd(view);
     var controller = new AbortController();
@@ -426,13 +550,13 @@
           save("kosodate.session", "");
         }
         // 4xx/5xx bodies carry a polite Japanese message; a 429 or 503 is worth retrying, a 422 is not
-        renderError(view, err.message || err.detail || NETWORK_ERROR, res.status >= 429 ? text : null);
+        renderError(view, serverMessage(err), res.status >= 429 ? text : null);
       } else {
         await readStream(res, view);
       }
     } catch (e) {
       // fetch's own errors are English ("Failed to fetch"): parents see Japanese, with the question kept to resend
-      renderError(view, e && e.name === "AbortError" ? TIMEOUT_ERROR : NETWORK_ERROR, text);
+      renderError(view, e && e.name === "AbortError" ? t("timeout") : t("network"), text);
     } finally {
       clearTimeout(timer);
       state.busy = false;
@@ -466,4 +590,16 @@
     b.addEventListener("click", function () { ask(b.dataset.query); });
   });
   updateCount();
+  restoreConversation();
+})();
+
+/* In the widget's iframe, Esc asks the host page's widget to close the panel (the key never reaches the host page
+ * from inside a cross-origin frame). The message says nothing but that. */
+(function () {
+  "use strict";
+  if (window.parent === window || !document.documentElement.classList.contains("is-embed")) return;
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape" || ev.isComposing || ev.defaultPrevented) return;
+    window.parent.postMessage({ type: "kosodate-chat:close" }, "*");
+  });
 })();
