@@ -45,7 +45,7 @@ def test_edit_validate_publish_and_the_bot_answers(page: Any, admin_server: Live
     page.get_by_role("button", name="検証する").click()
     error = page.locator(".problem-error").first
     error.wait_for()
-    assert "'checked' is not a valid date" in error.inner_text()
+    assert "「checked」の日付" in error.inner_text() and "正しくありません" in error.inner_text()
     line = int(error.get_attribute("data-line"))
     assert box.input_value().splitlines()[line - 1] == "checked: 2026-11-31"  # the line the message points to
     error.locator(".line-link").click()  # jumps to the line in the textarea (admin.js)

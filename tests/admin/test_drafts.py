@@ -93,7 +93,7 @@ def test_upload_creates_a_draft_that_is_not_indexed(
     assert r.status_code == 303 and r.headers["location"].startswith("/admin/drafts/")
     draft_page = c.get(r.headers["location"])
     assert draft_page.status_code == 200  # the skeleton still lacks category, aliases, source URL: shown inline
-    assert "missing required field &#39;category&#39;" in draft_page.text
+    assert "必須の項目「category」がありません。" in draft_page.text
     doc_id = name.rsplit(".", 1)[0]
     assert not (admin_settings.knowledge_dir / "procedures" / f"{doc_id}.md").exists()
     admin_bot.refresh()

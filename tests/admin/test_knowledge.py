@@ -3,6 +3,7 @@ the bot answers with the new fact, and the audit entry with its unified diff. Al
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from datetime import date
@@ -45,7 +46,7 @@ def test_status_of_each_document(knowledge_copy: Path, tmp_path: Path) -> None:
 def test_list_and_filter(client_as: Callable[[str], httpx.Client]) -> None:
     c = client_as("editor")
     page = c.get("/admin/knowledge").text
-    assert 'data-doc="jidou-teate"' in page and 'class="status status-ok">ok</span>' in page
+    assert 'data-doc="jidou-teate"' in page and 'class="status status-ok">正常</span>' in page
     only = c.get("/admin/knowledge", params={"category": "手当・助成"}).text
     assert 'data-doc="jidou-teate"' in only and 'data-doc="hoikuen-nyuen"' not in only
     assert 'data-doc="jidou-teate"' not in c.get("/admin/knowledge", params={"status": "expired"}).text
@@ -61,7 +62,8 @@ def test_bad_front_matter_is_reported_inline_and_not_published(
     r = c.post("/admin/knowledge/kodomo-iryohi/edit", data={"text": bad, "action": "validate", "csrf": page_csrf(c)})
     assert r.status_code == 422
     line = bad.splitlines().index("checked: 2025-13-45") + 1
-    assert f'data-line="{line}"' in r.text and "is not a valid date" in r.text
+    assert f'data-line="{line}"' in r.text and "「checked」の日付 &#39;2025-13-45&#39; が正しくありません" in r.text
+    assert "is not a valid date" in r.text  # the English stays in an attribute (what the logs and the CLI say)
     r = c.post("/admin/knowledge/kodomo-iryohi/edit", data={"text": bad, "action": "publish", "csrf": page_csrf(c)})
     assert r.status_code == 422 and "公開できません" in r.text
     assert path.read_text(encoding="utf-8") == before
@@ -75,16 +77,27 @@ def test_validation_runs_on_a_copy(admin_settings: Settings) -> None:
     assert path.read_text(encoding="utf-8") == text
 
 
-def test_preview_shows_answers_and_edited_sections(client_as: Callable[[str], httpx.Client],
-                                                   admin_settings: Settings) -> None:  # fmt: skip
+def test_preview_answers_from_the_edited_text_while_parents_get_the_old(
+    client_as: Callable[[str], httpx.Client], admin_settings: Settings
+) -> None:
     c = client_as("editor")
-    text = (admin_settings.knowledge_dir / "procedures" / "jidou-teate.md").read_text(encoding="utf-8")
-    edited = text.replace("- 3歳未満:15,000円", "- 3歳未満:15,000円(プレビュー確認)")
+    path = admin_settings.knowledge_dir / "procedures" / "jidou-teate.md"
+    text = path.read_text(encoding="utf-8")
+    old = re.search(r"- 3歳未満:([\d,]+)円", text)
+    assert old, "the amount line moved"
+    edited = text.replace(old[1], "17,250")  # every occurrence, so the translated summaries still agree
     r = c.post("/admin/knowledge/jidou-teate/edit", data={"text": edited, "action": "preview", "csrf": page_csrf(c)})
-    assert r.status_code == 200
+    assert r.status_code == 200, r.text
     assert "Q. 児童手当はいくらもらえますか" in r.text
-    assert "(プレビュー確認)" in r.text  # the edited section is shown
-    assert 'class="kind kind-answer"' in r.text
+    edited_answer = r.text.split('class="answer-edited"', 1)[1].split("</div>", 1)[0]
+    assert "17,250円" in edited_answer and f"{old[1]}円" not in edited_answer
+    now_answer = r.text.split('class="answer-now"', 1)[1].split("</div>", 1)[0]
+    assert f"{old[1]}円" in now_answer
+    assert 'class="kind kind-answer">回答</span>' in r.text
+    # nothing was published: the file is unchanged and parents still get the old amount
+    assert path.read_text(encoding="utf-8") == text
+    parents = c.post("/api/chat", json={"message": "児童手当はいくらもらえますか"}).json()
+    assert f"{old[1]}円" in parents["answer"] and "17,250" not in parents["answer"]
 
 
 def test_publish_reindexes_and_the_bot_answers_with_the_new_fact(
@@ -108,7 +121,7 @@ def test_publish_reindexes_and_the_bot_answers_with_the_new_fact(
     assert 'id="reindex-progress"' in progress_page.text
     status = wait_reindex(c, ticket)
     assert status["ok"], status["error"]
-    assert "changed 1" in status["summary"]
+    assert "changed 1" in status["summary"] and "変更 1件" in status["summary_ja"]
     assert path.read_text(encoding="utf-8") == new
     after = c.post("/api/chat", json={"message": "児童手当はいくら?"}).json()
     assert "15,500円" in after["answer"], after["answer"]

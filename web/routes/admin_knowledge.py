@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.responses import Response
 
+from bot.config import Settings
 from bot.knowledge import CATEGORIES, KnowledgeError, load_knowledge
 from bot.service import Bot
 from bot.staff.auth import Session
@@ -57,7 +58,10 @@ def documents(request: Request, session: EditorDep, settings: SettingsDep,
 def _editor(request: Request, session: Session, doc_id: str, text: str, *, action: str = "", status: int = 200,
             validation: Validation | None = None, bot: Bot | None = None, draft_id: int | None = None,
             message: str = "") -> Response:  # fmt: skip
-    items = preview(validation, bot.ask) if (action == "preview" and validation and validation.ok and bot) else None
+    items = None
+    if action == "preview" and validation and validation.ok and bot:
+        settings: Settings = request.app.state.settings
+        items = preview(settings, validation, text, bot.embedder, bot.ask, bot.generation.path)
     return page(request, "admin/edit.html", session, status=status, title=f"編集: {doc_id}", doc_id=doc_id, text=text,
                 validation=validation, preview_items=items, action=action, draft_id=draft_id, message=message,
                 bot_ready=bot is not None)  # fmt: skip
