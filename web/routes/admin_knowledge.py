@@ -129,12 +129,15 @@ def drafts_page(request: Request, session: EditorDep, drafts: DraftsDep,
 
 @router.post("/drafts/upload")
 async def upload(request: Request, session: EditorPostDep, settings: SettingsDep, drafts: DraftsDep,
-                 accounts: AccountsDep, file: Annotated[UploadFile, File()]) -> Response:  # fmt: skip
+                 accounts: AccountsDep, file: Annotated[UploadFile, File()],
+                 source_url: Annotated[str, Form(max_length=2000)] = "") -> Response:  # fmt: skip
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     filename = (file.filename or "upload").rsplit("/", 1)[-1][:200]
     try:
         # parsing is CPU work: off the event loop, so parents' chats keep flowing while a PDF is read
-        kind, doc_id, text = await run_in_threadpool(convert, filename, data, settings.current_date())
+        kind, doc_id, text = await run_in_threadpool(
+            convert, filename, data, settings.current_date(), source_url.strip()
+        )
     except DraftError as e:
         return _drafts_page(request, session, drafts, status=422, error=str(e))
     draft_id = drafts.create(filename, kind, doc_id, text, session.user.name)
