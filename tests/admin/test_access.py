@@ -25,6 +25,8 @@ ROUTES: list[tuple[str, str, str, dict[str, str]]] = [
     ("GET", "/admin/logs", "viewer", {}),
     ("GET", "/admin/analytics", "viewer", {}),
     ("GET", "/admin/analytics.csv", "viewer", {}),
+    ("GET", "/admin/feedback", "viewer", {}),
+    ("GET", "/admin/feedback.csv", "viewer", {}),
     ("GET", "/admin/unanswered", "viewer", {}),
     ("GET", "/admin/audit", "editor", {}),
     ("GET", "/admin/knowledge", "editor", {}),

@@ -466,4 +466,16 @@
     b.addEventListener("click", function () { ask(b.dataset.query); });
   });
   updateCount();
+
+  // ---- hand-off use (EBPM): the form button or a tel: link was used; one beacon, nothing else changes ----
+  document.addEventListener("click", function (ev) {
+    var a = ev.target && ev.target.closest ? ev.target.closest("a[href]") : null;
+    if (!a || !navigator.sendBeacon) { return; }
+    var href = a.getAttribute("href") || "";
+    var body = /^tel:/i.test(href) ? { kind: "phone", target: href }
+      : (a.classList.contains("handoff-link") ? { kind: "form", target: a.href } : null);
+    if (body) {
+      navigator.sendBeacon("/api/handoff-click", new Blob([JSON.stringify(body)], { type: "application/json" }));
+    }
+  });
 })();
