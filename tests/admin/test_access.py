@@ -26,6 +26,7 @@ ROUTES: list[tuple[str, str, str, dict[str, str]]] = [
     ("GET", "/admin/analytics", "viewer", {}),
     ("GET", "/admin/analytics.csv", "viewer", {}),
     ("GET", "/admin/feedback", "viewer", {}),
+    ("GET", "/admin/knowledge-report", "editor", {}),
     ("GET", "/admin/feedback.csv", "viewer", {}),
     ("GET", "/admin/unanswered", "viewer", {}),
     ("GET", "/admin/audit", "editor", {}),

@@ -141,3 +141,23 @@ def test_retrieval_box_shows_scores_and_decision(client_as: Callable[[str], http
     assert 'class="candidate"' in r.text and 'class="num fused"' in r.text
     assert "判定:" in r.text and "被覆率" in r.text and "キーワード" in r.text and "密ベクトル" in r.text
     assert "hoikuen-nyuen" in r.text
+
+
+def test_knowledge_report_page(client_as: Callable[[str], httpx.Client], admin_settings: Settings) -> None:
+    from bot.knowledge import load_knowledge
+    from bot.knowledge.report import knowledge_report
+
+    c = client_as("editor")
+    r = c.get("/admin/knowledge-report")
+    assert r.status_code == 200
+    today = admin_settings.current_date()
+    report = knowledge_report(load_knowledge(admin_settings.knowledge_dir, today), today, admin_settings.stale_days)
+    assert "ナレッジの点検" in r.text and "区議会議員のブログ(非公式)" in r.text
+    councillor = r.text.split('data-source="councillor"', 1)[1].split("</tr>", 1)[0]
+    assert (
+        f'<td class="num">{len(report.by_source["councillor"])}</td>' in councillor
+        and "公式ではありません" in councillor
+    )
+    assert r.text.count('<tr data-doc="') >= len(report.gaps) + len(report.stale) > 0
+    assert "確認できていません" in r.text.split('id="gaps"', 1)[1]
+    assert all(f'data-form="{f}"' in r.text for f in report.information_forms)

@@ -12,6 +12,9 @@ from starlette.responses import Response
 
 from bot.config import Settings
 from bot.knowledge import CATEGORIES, KnowledgeError, load_knowledge
+from bot.knowledge.publishers import LABELS as PUBLISHER_LABELS
+from bot.knowledge.publishers import OFFICIAL
+from bot.knowledge.report import knowledge_report
 from bot.service import Bot
 from bot.staff.auth import Session
 from bot.staff.drafts import MAX_UPLOAD_BYTES, PAGE_SIZE, DraftError, Drafts, convert, skeleton
@@ -200,6 +203,19 @@ def draft_action(request: Request, session: EditorPostDep, settings: SettingsDep
     validation = validate_text(settings, doc_id, text)
     return _editor(request, session, doc_id, text, action=action if action in ACTIONS else "validate",
                    validation=validation, bot=bot, draft_id=draft_id, status=200 if validation.ok else 422)  # fmt: skip
+
+
+# --- 「ナレッジの点検」 ------------------------------------------------------------------------------------------------
+
+
+@router.get("/knowledge-report")
+def knowledge_report_page(request: Request, session: EditorDep, settings: SettingsDep) -> Response:
+    today = settings.current_date()
+    kb = load_knowledge(settings.knowledge_dir, today, settings.stale_days)
+    report = knowledge_report(kb, today, settings.stale_days)
+    forms = {fid: f.title for fid, f in kb.forms.items()}
+    return page(request, "admin/knowledge_report.html", session, title="ナレッジの点検", report=report,
+                labels=PUBLISHER_LABELS, official=OFFICIAL, forms=forms)  # fmt: skip
 
 
 # --- re-index progress --------------------------------------------------------------------------------------------------
