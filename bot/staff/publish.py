@@ -138,19 +138,72 @@ def target_id(text: str, fallback: str) -> str:
     return pid if pid and ID_RE.match(pid) and len(pid) <= 100 else fallback
 
 
-def validate_text(settings: Settings, doc_id: str, text: str) -> Validation:
-    """Validate ``text`` as ``procedures/<doc_id>.md`` in a temporary copy of the knowledge folder."""
-    doc_path(settings, doc_id)  # checks the id
+def _validate_in_copy(settings: Settings, name: str, text: str, doc_id: str) -> Validation:
+    """Validate ``text`` as ``<knowledge>/<name>`` in a temporary copy of the whole knowledge folder."""
     with tempfile.TemporaryDirectory(prefix="kb-edit-") as tmp:
         copy = Path(tmp) / settings.knowledge_dir.name
         shutil.copytree(settings.knowledge_dir, copy)
         (copy / "procedures").mkdir(exist_ok=True)
-        (copy / "procedures" / f"{doc_id}.md").write_text(text, encoding="utf-8")
+        (copy / name).write_text(text, encoding="utf-8")
         kb = load_knowledge(copy, settings.current_date(), settings.stale_days)
-    rel = _rel(settings, doc_id)
+    rel = f"{settings.knowledge_dir.name}/{name}"
     mine = [p for p in kb.problems if p.path == rel]
     others = [p for p in kb.problems if p.path != rel and p.level == "error"]
     return Validation(mine, others, kb, doc_id)
+
+
+def validate_text(settings: Settings, doc_id: str, text: str) -> Validation:
+    """Validate ``text`` as ``procedures/<doc_id>.md`` in a temporary copy of the knowledge folder."""
+    doc_path(settings, doc_id)  # checks the id
+    return _validate_in_copy(settings, f"procedures/{doc_id}.md", text, doc_id)
+
+
+# The folder's two lists staff edit besides the documents (the same validator; publishing re-indexes the same way).
+CONFIG_FILES = {"forms": "forms.yaml", "offices": "offices.yaml"}
+
+
+def config_path(settings: Settings, name: str) -> Path:
+    if name not in CONFIG_FILES:
+        raise UnknownDocument(name)
+    return settings.knowledge_dir / CONFIG_FILES[name]
+
+
+def read_config(settings: Settings, name: str) -> str:
+    path = config_path(settings, name)
+    if path.is_symlink():
+        raise UnknownDocument(name)
+    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else f"{name}: []\n"
+
+
+def validate_config(settings: Settings, name: str, text: str) -> Validation:
+    """Validate ``text`` as forms.yaml / offices.yaml with the rest of the folder (a form or office that documents
+    still name cannot be removed: their 'unknown form id' errors block publishing)."""
+    config_path(settings, name)
+    return _validate_in_copy(settings, CONFIG_FILES[name], text, name)
+
+
+def _normalise(text: str) -> str:
+    text = text.replace("\r\n", "\n")
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _write_validated(path: Path, text: str, result: Validation, name: str) -> str:
+    if not result.ok:
+        raise KnowledgeError([p for p in result.problems if p.level == "error"] + result.other_errors)
+    old = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return unified_diff(old, text, name)
+
+
+def write_config(settings: Settings, name: str, text: str) -> str:
+    """Validate and write forms.yaml / offices.yaml atomically. Returns the unified diff. Raises KnowledgeError."""
+    text = _normalise(text)
+    with _write_lock:
+        return _write_validated(config_path(settings, name), text, validate_config(settings, name, text),
+                                CONFIG_FILES[name])  # fmt: skip
 
 
 def unified_diff(old: str, new: str, name: str) -> str:
@@ -161,20 +214,10 @@ def unified_diff(old: str, new: str, name: str) -> str:
 
 def write_document(settings: Settings, doc_id: str, text: str) -> str:
     """Validate and write ``procedures/<doc_id>.md`` atomically. Returns the unified diff. Raises KnowledgeError."""
-    text = text.replace("\r\n", "\n")
-    if not text.endswith("\n"):
-        text += "\n"
+    text = _normalise(text)
     with _write_lock:
-        result = validate_text(settings, doc_id, text)
-        if not result.ok:
-            raise KnowledgeError([p for p in result.problems if p.level == "error"] + result.other_errors)
-        path = doc_path(settings, doc_id)
-        old = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    return unified_diff(old, text, f"procedures/{doc_id}.md")
+        return _write_validated(doc_path(settings, doc_id), text, validate_text(settings, doc_id, text),
+                                f"procedures/{doc_id}.md")  # fmt: skip
 
 
 # --- the background re-index ----------------------------------------------------------------------------------------

@@ -27,6 +27,8 @@ ROUTES: list[tuple[str, str, str, dict[str, str]]] = [
     ("GET", "/admin/analytics.csv", "viewer", {}),
     ("GET", "/admin/feedback", "viewer", {}),
     ("GET", "/admin/knowledge-report", "editor", {}),
+    ("GET", "/admin/files/{name}", "editor", {}),
+    ("POST", "/admin/files/{name}", "editor", {"text": "forms: [\n", "action": "validate"}),
     ("GET", "/admin/feedback.csv", "viewer", {}),
     ("GET", "/admin/unanswered", "viewer", {}),
     ("GET", "/admin/audit", "editor", {}),

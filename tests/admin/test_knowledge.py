@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from bot.config import Settings
+from bot.service import Bot
 from bot.staff.auth import Accounts
 from bot.staff.publish import list_documents, validate_text
 from tests.admin.conftest import page_csrf
@@ -161,3 +162,44 @@ def test_knowledge_report_page(client_as: Callable[[str], httpx.Client], admin_s
     assert r.text.count('<tr data-doc="') >= len(report.gaps) + len(report.stale) > 0
     assert "確認できていません" in r.text.split('id="gaps"', 1)[1]
     assert all(f'data-form="{f}"' in r.text for f in report.information_forms)
+
+
+def test_offices_and_forms_are_edited_validated_and_published(
+    client_as: Callable[[str], httpx.Client], admin_settings: Settings, admin_bot: Bot, accounts: Accounts
+) -> None:
+    c = client_as("editor")
+    # the document editor lists the office and form ids a document may name
+    doc_page = c.get("/admin/knowledge/jidou-teate/edit").text
+    assert 'class="office-ids"' in doc_page and "<code>kosodate-wakamono</code> 子育て・若者支援課" in doc_page
+    assert "<code>mynaportal-jidouteate</code>" in doc_page
+    path = admin_settings.knowledge_dir / "offices.yaml"
+    before = path.read_text(encoding="utf-8")
+    r = c.get("/admin/files/offices")
+    assert r.status_code == 200 and "offices.yaml" in r.text and "<code>kuyakusho</code>" in r.text
+    # broken YAML: a Japanese message with its line, nothing written
+    r = c.post("/admin/files/offices", data={"text": before + "  - id: [x\n", "action": "publish",
+                                             "csrf": page_csrf(c)})  # fmt: skip
+    assert r.status_code == 422 and "YAML の書き方に誤りがあります" in r.text and "公開できません" in r.text
+    assert path.read_text(encoding="utf-8") == before
+    # an office a document still names cannot be removed: that document's error blocks publishing
+    removed = before.replace("  - id: kosodate-wakamono\n", "  - id: kosodate-wakamono-old\n", 1)
+    r = c.post("/admin/files/offices", data={"text": removed, "action": "validate", "csrf": page_csrf(c)})
+    assert r.status_code == 422 and "窓口の id「kosodate-wakamono」は offices.yaml にありません。" in r.text
+    # a new office publishes, re-indexes, and the serving bot knows it
+    added = before.rstrip("\n") + (
+        "\n\n  - id: test-madoguchi\n    name: テスト用の窓口\n    phone: 03-5246-9999\n    address: null\n"
+        "    hours: null\n    url: null\n    note: null\n"
+    )
+    r = c.post("/admin/files/offices", data={"text": added, "action": "publish", "csrf": page_csrf(c)})
+    assert r.status_code == 303, r.text
+    ticket = int(r.headers["location"].split("ticket=")[1].split("&")[0])
+    status = wait_reindex(c, ticket)
+    assert status["ok"], status["error"]
+    admin_bot.refresh()
+    assert admin_bot.generation.kb.offices["test-madoguchi"].name == "テスト用の窓口"
+    entry = next(e for e in accounts.audit_entries(20, "knowledge.publish") if e.target == "offices.yaml")
+    assert "+  - id: test-madoguchi" in entry.detail
+    # forms.yaml the same way; an unknown file is a polite 404
+    forms = c.get("/admin/files/forms")
+    assert forms.status_code == 200 and "<code>mynaportal-jidouteate</code>" in forms.text
+    assert c.get("/admin/files/ward").status_code == 404

@@ -19,14 +19,18 @@ from bot.service import Bot
 from bot.staff.auth import Session
 from bot.staff.drafts import MAX_UPLOAD_BYTES, PAGE_SIZE, DraftError, Drafts, convert, skeleton
 from bot.staff.publish import (
+    CONFIG_FILES,
     STATUSES,
     UnknownDocument,
     Validation,
     list_documents,
     preview,
+    read_config,
     read_document,
     target_id,
+    validate_config,
     validate_text,
+    write_config,
     write_document,
 )
 from web.deps import DbId, SettingsDep
@@ -203,6 +207,51 @@ def draft_action(request: Request, session: EditorPostDep, settings: SettingsDep
     validation = validate_text(settings, doc_id, text)
     return _editor(request, session, doc_id, text, action=action if action in ACTIONS else "validate",
                    validation=validation, bot=bot, draft_id=draft_id, status=200 if validation.ok else 422)  # fmt: skip
+
+
+# --- forms.yaml and offices.yaml ---------------------------------------------------------------------------------------
+
+CONFIG_TITLES = {"forms": "申請フォームの一覧(forms.yaml)", "offices": "窓口の一覧(offices.yaml)"}
+
+
+def _config_editor(request: Request, session: Session, name: str, text: str, validation: Validation,
+                   status: int = 200, message: str = "") -> Response:  # fmt: skip
+    kb = validation.kb
+    return page(request, "admin/config_edit.html", session, status=status, title=CONFIG_TITLES[name], name=name,
+                filename=CONFIG_FILES[name], text=text, validation=validation, message=message,
+                offices=sorted(kb.offices.values(), key=lambda o: o.id),
+                forms=sorted(kb.forms.values(), key=lambda f: f.id))  # fmt: skip
+
+
+@router.get("/files/{name}")
+def config_form(request: Request, session: EditorDep, settings: SettingsDep, name: str) -> Response:
+    try:
+        text = read_config(settings, name)
+    except UnknownDocument:
+        return html_error(request, session, 404, "編集できるのは forms.yaml と offices.yaml です。")
+    return _config_editor(request, session, name, text, validate_config(settings, name, text))
+
+
+@router.post("/files/{name}")
+def config_edit(request: Request, session: EditorPostDep, settings: SettingsDep, accounts: AccountsDep,
+                reindexer: ReindexerDep, name: str, text: Annotated[str, Form(max_length=TEXT_MAX)],
+                action: Annotated[str, Form()] = "validate") -> Response:  # fmt: skip
+    try:
+        read_config(settings, name)
+    except UnknownDocument:
+        return html_error(request, session, 404, "編集できるのは forms.yaml と offices.yaml です。")
+    text = text.replace("\r\n", "\n")
+    if action == "publish":
+        try:
+            diff = write_config(settings, name, text)
+        except KnowledgeError:
+            return _config_editor(request, session, name, text, validate_config(settings, name, text), status=422,
+                                  message="エラーがあるため公開できません。下の指摘を直してください。")  # fmt: skip
+        accounts.audit(session.user.name, "knowledge.publish", CONFIG_FILES[name], diff or "(no change)")
+        ticket = reindexer.request()
+        return RedirectResponse(f"/admin/reindex?ticket={ticket}", status_code=303)
+    validation = validate_config(settings, name, text)
+    return _config_editor(request, session, name, text, validation, status=200 if validation.ok else 422)
 
 
 # --- 「ナレッジの点検」 ------------------------------------------------------------------------------------------------
