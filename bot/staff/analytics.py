@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from urllib.parse import unquote
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -448,6 +449,6 @@ def click_target(kb: KnowledgeBase, kind: str, target: str) -> str | None:
             return target
         return next((f.id for f in kb.forms.values() if f.url.rstrip("/") == target.rstrip("/")), None)
     if kind == "phone":
-        digits = _digits(target.removeprefix("tel:"))
+        digits = _digits(unquote(target).removeprefix("tel:"))  # the page's href: tel:%238000 is #8000
         return digits if digits and digits in published_phones(kb) else None
     return None
