@@ -212,3 +212,37 @@ def translate_reindex_error(error: str, translate: Callable[[str], str] = transl
             out.append(f"{m[1]} {m[2]}行目 {LEVELS[m[3]]}: {translate(m[4])}" if m else ln)
         return "\n".join(out)
     return f"再インデックスに失敗しました(詳しくはログを見てください): {error}"
+
+
+# --- why the bot decided what it did (AnswerResult.reason), for the retrieval-testing box -----------------------------
+
+_LEVELS = {"life": "命に関わる", "poison": "誤飲・中毒", "advice": "急な病気の相談", "abuse": "虐待", "crisis": "心の危機",
+           "dv": "DV", "lost": "迷子"}  # fmt: skip
+_SOURCES = {"rule": "規則", "model": "判定モデル", "rule+model": "規則と判定モデル"}
+_REASONS: list[tuple[str, Callable[[re.Match[str]], str]]] = [
+    (r"answered", lambda m: "文書の節から答えました"),
+    (r"the document says this is not known", lambda m: "文書に「確認できていません」と書かれている事項です"),
+    (r"follow-up on the previous topic", lambda m: "前の質問の話題の続きとして答えました"),
+    (r"follow-up: the question keeps the topic", lambda m: "前の質問と同じ話題のままです"),
+    (r"the question names no topic", lambda m: "質問にどの制度のことかが書かれていないため聞き返しました"),
+    (r"no document covers the question", lambda m: "この質問に当たる文書がありません"),
+    (r"two documents match about equally", lambda m: "二つの文書が同じくらい当てはまるため聞き返しました"),
+    (r"(\d+) questions in one message", lambda m: f"1つのメッセージに{m[1]}つの質問がありました"),
+    (r"injection", lambda m: "ボットへの指示を変えようとする文です"),
+    (r"diagnosis", lambda m: "病気の診断の相談です(医療機関への案内)"),
+    (r"other_ward", lambda m: "ほかの自治体についての質問です"),
+    (r"other_topic", lambda m: "子育て以外の話題です"),
+    (r"curated answer #(\d+) \(similarity ([\d.]+)\)", lambda m: f"定型回答 #{m[1]}(類似度 {m[2]})"),
+    (r"(\w+) \(([\w+]+), p=([\d.]+)\)",
+     lambda m: f"緊急: {_LEVELS.get(m[1], m[1])}({_SOURCES.get(m[2], m[2])}、確からしさ {m[3]})"),
+]  # fmt: skip
+REASONS = [(re.compile(rf"^{en}$"), ja) for en, ja in _REASONS]
+
+
+def reason_label(reason: str) -> str:
+    """AnswerResult.reason for staff (the English one is what logs and ``--json`` keep)."""
+    for rx, ja in REASONS:
+        m = rx.match(reason)
+        if m:
+            return ja(m)
+    return reason

@@ -118,3 +118,18 @@ def test_kinds_and_reindex_errors() -> None:
         translate_reindex_error(err).splitlines()[1]
         == "knowledge/procedures/a.md 3行目 エラー: 必須の項目「title」がありません。"
     )
+
+
+def test_the_bots_reasons_read_in_japanese() -> None:
+    """Every literal reason the answer path gives (read from its source) has a Japanese label."""
+    from bot.knowledge.ja import reason_label
+    from bot.safety.scope import OutOfScope
+
+    source = (ROOT / "bot" / "answering" / "answer.py").read_text(encoding="utf-8")
+    literal = re.findall(r'(?:_compose|_clarify|_no_answer)\(q, [^"\n]*"([^"]+)"', source)
+    literal += re.findall(r'reason=reason or \("([^"]+)" if unknown else "([^"]+)"\)', source)[0]
+    assert len(literal) >= 6
+    for reason in [*literal, *(o.value for o in OutOfScope), "2 questions in one message", "life (rule+model, p=0.97)",
+                   "curated answer #3 (similarity 0.71)"]:  # fmt: skip
+        assert reason_label(reason) != reason and re.search(r"[ぁ-んァ-ン一-龥]", reason_label(reason)), reason
+    assert reason_label("life (rule+model, p=0.97)") == "緊急: 命に関わる(規則と判定モデル、確からしさ 0.97)"
