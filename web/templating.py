@@ -34,6 +34,8 @@ def make_templates(tz: tzinfo) -> Jinja2Templates:
     templates.env.filters["kind_ja"] = ja.kind_label
     templates.env.filters["status_ja"] = ja.status_label
     templates.env.filters["problem_ja"] = ja.translate_message
+    templates.env.filters["action_ja"] = ja.action_label
+    templates.env.filters["source_kind_ja"] = lambda k: ja.SOURCE_KINDS.get(k, k)
     templates.env.filters["reason_ja"] = ja.reason_label
     templates.env.filters["level_ja"] = lambda level: ja.LEVELS.get(level, level)
     return templates

@@ -246,3 +246,30 @@ def reason_label(reason: str) -> str:
         if m:
             return ja(m)
     return reason
+
+
+# --- the audit log's actions ------------------------------------------------------------------------------------------
+
+ACTION_LABELS = {
+    "auth.sign_in": "サインイン",
+    "auth.sign_out": "サインアウト",
+    "auth.failed": "サインイン失敗",
+    "knowledge.publish": "公開",
+    "knowledge.reindex": "再インデックス",
+    "draft.upload": "下書きのアップロード",
+    "draft.create": "下書きの作成",
+    "draft.delete": "下書きの削除",
+    "curated.create": "定型回答の作成",
+    "curated.update": "定型回答の変更",
+    "curated.delete": "定型回答の削除",
+    "user.add": "ユーザーの追加",
+    "user.delete": "ユーザーの削除",
+    "user.set_password": "パスワードの変更",
+    "user.set_role": "権限の変更",
+    "user.unlock": "ロックの解除",
+}
+SOURCE_KINDS = {"pdf": "PDF", "html": "HTML", "docx": "Word", "blank": "新規"}
+
+
+def action_label(action: str) -> str:
+    return ACTION_LABELS.get(action, action)

@@ -133,3 +133,13 @@ def test_the_bots_reasons_read_in_japanese() -> None:
                    "curated answer #3 (similarity 0.71)"]:  # fmt: skip
         assert reason_label(reason) != reason and re.search(r"[ぁ-んァ-ン一-龥]", reason_label(reason)), reason
     assert reason_label("life (rule+model, p=0.97)") == "緊急: 命に関わる(規則と判定モデル、確からしさ 0.97)"
+
+
+def test_every_audited_action_has_a_label() -> None:
+    from bot.knowledge.ja import ACTION_LABELS
+
+    source = "".join(p.read_text(encoding="utf-8") for d in ("bot", "web") for p in (ROOT / d).rglob("*.py"))
+    actions = set(re.findall(r'audit\(\s*[^,]+,\s*"([a-z_]+\.[a-z_]+)"', source))
+    actions |= set(re.findall(r'"(auth\.[a-z_]+)"', source))
+    assert {"knowledge.publish", "auth.sign_in", "user.add"} <= actions
+    assert actions <= set(ACTION_LABELS), actions - set(ACTION_LABELS)
