@@ -4,6 +4,8 @@
     python ingest.py            validate, then update the index (only changed documents are re-embedded)
     python ingest.py --check    validate only
     python ingest.py --rebuild  re-embed everything
+    python ingest.py --report   validate, then print the knowledge report (sources, stale, fact-sheet-only, stated gaps,
+                                information-only forms); the index is not touched
 
 Exit codes: 0 ok, 1 invalid knowledge (nothing changed), 2 configuration or index error.
 """
@@ -21,6 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="validate only; do not touch the index")
     parser.add_argument("--rebuild", action="store_true", help="rebuild from scratch instead of incrementally")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--report", action="store_true", help="print the knowledge report; do not touch the index")
     args = parser.parse_args(argv)
 
     from bot.config import Settings
@@ -41,6 +44,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(kb.errors)} errors, {len(kb.warnings)} warnings",
         file=sys.stderr,
     )
+    if args.report:
+        from bot.knowledge.report import knowledge_report
+
+        print("\n".join(knowledge_report(kb, settings.current_date(), settings.stale_days).lines()))
+        return 1 if kb.errors else 0
     if kb.errors:
         print("knowledge is invalid: the index was not changed", file=sys.stderr)
         return 1

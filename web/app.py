@@ -29,6 +29,7 @@ from web.routes import (
     admin_knowledge,
     admin_users,
     chat,
+    clicks,
     feedback,
     health,
     line,
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, bot: Bot | None = None) -> Fast
     admin_common.install(app)
     app.include_router(chat.router)
     app.include_router(feedback.router)
+    app.include_router(clicks.router)
     app.include_router(health.router)
     app.include_router(pages.router)
     for admin_router in (admin, admin_knowledge, admin_curated, admin_analytics, admin_users):

@@ -222,3 +222,10 @@ class ErrorResponse(BaseModel):
 class Health(BaseModel):
     status: str
     detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class HandoffClickRequest(BaseModel):
+    """What the chat page's beacon sends when a parent uses a hand-off: the form button or a tel: link."""
+
+    kind: Literal["form", "phone"]
+    target: str = Field(..., min_length=1, max_length=2000, description="The form's URL (or id), or the tel: number.")

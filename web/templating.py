@@ -10,6 +10,8 @@ from fastapi import Request
 from fastapi.templating import Jinja2Templates
 from starlette.responses import Response
 
+from bot.knowledge import ja
+
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -28,6 +30,14 @@ def make_templates(tz: tzinfo) -> Jinja2Templates:
         return (d if d.tzinfo else d.replace(tzinfo=UTC)).astimezone(tz).strftime(fmt)
 
     templates.env.filters["local"] = local
+    # staff read Japanese: answer kinds, document statuses and validator messages (bot.knowledge.ja)
+    templates.env.filters["kind_ja"] = ja.kind_label
+    templates.env.filters["status_ja"] = ja.status_label
+    templates.env.filters["problem_ja"] = ja.translate_message
+    templates.env.filters["action_ja"] = ja.action_label
+    templates.env.filters["source_kind_ja"] = lambda k: ja.SOURCE_KINDS.get(k, k)
+    templates.env.filters["reason_ja"] = ja.reason_label
+    templates.env.filters["level_ja"] = lambda level: ja.LEVELS.get(level, level)
     return templates
 
 

@@ -14,14 +14,16 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from urllib.parse import unquote
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from bot.answering.curated import bigrams, similarity
 from bot.knowledge import KnowledgeBase
+from bot.knowledge.publishers import OFFICIAL
 from bot.safety import mask_pii
-from bot.storage.logstore import CHANNELS, feedback, messages
+from bot.storage.logstore import CHANNELS, feedback, handoff_clicks, messages
 
 KINDS = ("answer", "no_answer", "clarify", "emergency", "out_of_scope")
 CHANNEL_NAMES = {"web": "ウェブ(チャットページ)", "widget": "ウィジェット(埋め込み)", "line": "LINE"}
@@ -71,6 +73,19 @@ class Report:
     answered: int
     minutes_per_call: float
     unanswered: list[UnansweredGroup]
+    form_clicks: dict[str, int] = field(default_factory=dict)  # form id → times its button was used
+    phone_clicks: dict[str, int] = field(default_factory=dict)  # published number (digits) → times it was tapped
+    unofficial: int = 0  # answers whose first cited source is not an official page (bot.knowledge.publishers)
+    unofficial_docs: dict[str, int] = field(default_factory=dict)
+    previous: Report | None = None  # the period of the same length just before, for comparison
+
+    @property
+    def unofficial_rate(self) -> float:
+        return round(self.unofficial / self.answered, 3) if self.answered else 0.0
+
+    @property
+    def clicks(self) -> int:
+        return sum(self.form_clicks.values()) + sum(self.phone_clicks.values())
 
     @property
     def hours_saved(self) -> float:
@@ -162,9 +177,42 @@ def group_unanswered(rows: list[Row], threshold: float = GROUP_THRESHOLD, limit:
     return out[:limit]
 
 
+def previous_period(start: date, end: date) -> tuple[date, date]:
+    """The period of the same number of days that ends the day before ``start``."""
+    days = (end - start).days + 1
+    return start - timedelta(days=days), start - timedelta(days=1)
+
+
+def load_clicks(engine: Engine, start: date, end: date, tz: tzinfo) -> tuple[Counter[str], Counter[str]]:
+    lo, hi = _utc_bounds(start, end, tz)
+    q = (
+        select(handoff_clicks.c.kind, handoff_clicks.c.target, func.count())
+        .where(handoff_clicks.c.created_at >= lo, handoff_clicks.c.created_at < hi)
+        .group_by(handoff_clicks.c.kind, handoff_clicks.c.target)
+    )
+    forms: Counter[str] = Counter()
+    phones: Counter[str] = Counter()
+    with engine.connect() as conn:
+        for kind, target, n in conn.execute(q):
+            (forms if kind == "form" else phones)[target] += int(n)
+    return forms, phones
+
+
+def source_publishers(kb: KnowledgeBase | None) -> dict[str, str]:
+    """Each document's publisher type as parents are told it (Citation.publisher: the first source's)."""
+    from bot.answering.results import Citation
+
+    if kb is None:
+        return {}
+    return {pid: Citation.of(p, kb.ward).publisher for pid, p in kb.procedures.items()}
+
+
 def compute(engine: Engine, kb: KnowledgeBase | None, start: date, end: date, minutes_per_call: float,
-            tz: tzinfo) -> Report:  # fmt: skip
+            tz: tzinfo, compare: bool = False) -> Report:  # fmt: skip
+    """The report of ``start``..``end`` (the ward's dates); ``compare`` adds the previous period of the same length."""
     rows = load_rows(engine, start, end, tz)
+    publishers = source_publishers(kb)
+    unofficial: Counter[str] = Counter()
     per_day: dict[str, int] = {}
     d = start
     while d <= end:
@@ -189,12 +237,19 @@ def compute(engine: Engine, kb: KnowledgeBase | None, start: date, end: date, mi
         if r.form_id:
             handoffs[r.form_id] += 1
         channels[r.channel] += 1
+        if r.kind == "answer" and r.doc_ids and publishers.get(r.doc_ids[0], "official_ward") not in OFFICIAL:
+            unofficial[r.doc_ids[0]] += 1
         if r.helpful is True:
             helpful += 1
         elif r.helpful is False:
             not_helpful += 1
     total = len(rows)
     rates = {k: round(kinds[k] / total, 3) if total else 0.0 for k in kinds}
+    form_clicks, phone_clicks = load_clicks(engine, start, end, tz)
+    previous = None
+    if compare:
+        p_start, p_end = previous_period(start, end)
+        previous = compute(engine, kb, p_start, p_end, minutes_per_call, tz)
     return Report(
         start=start,
         end=end,
@@ -213,6 +268,11 @@ def compute(engine: Engine, kb: KnowledgeBase | None, start: date, end: date, mi
         answered=kinds["answer"],
         minutes_per_call=minutes_per_call,
         unanswered=group_unanswered(rows),
+        form_clicks=dict(form_clicks.most_common()),
+        phone_clicks=dict(phone_clicks.most_common()),
+        unofficial=sum(unofficial.values()),
+        unofficial_docs=dict(unofficial.most_common()),
+        previous=previous,
     )
 
 
@@ -264,8 +324,96 @@ def summary_csv(report: Report) -> str:
     w.writerow(["estimate", "answered", report.answered])
     w.writerow(["estimate", "minutes_per_call", report.minutes_per_call])
     w.writerow(["estimate", "staff_hours_saved", report.hours_saved])
+    for k, v in report.form_clicks.items():
+        w.writerow(["click_form", k, v])
+    for k, v in report.phone_clicks.items():
+        w.writerow(["click_phone", k, v])
+    w.writerow(["source", "unofficial_answers", report.unofficial])
+    w.writerow(["source", "unofficial_rate", report.unofficial_rate])
+    for k, v in report.unofficial_docs.items():
+        w.writerow(["unofficial_document", k, v])
+    if report.previous is not None:
+        p = report.previous
+        w.writerow(["previous_period", "start", p.start.isoformat()])
+        w.writerow(["previous_period", "end", p.end.isoformat()])
+        for key, value in comparison(report).items():
+            w.writerow(["previous", key, value[1]])
     for g in report.unanswered:
         w.writerow(["unanswered_group", g.example, g.count])
+    return buf.getvalue()
+
+
+def comparison(report: Report) -> dict[str, tuple[float, float]]:
+    """(this period, the previous one) for the headline numbers; empty without a previous period."""
+    p = report.previous
+    if p is None:
+        return {}
+    return {
+        "questions": (report.total, p.total),
+        "answer_rate": (report.rates.get("answer", 0.0), p.rates.get("answer", 0.0)),
+        "helpful_rate": (report.helpful_rate, p.helpful_rate),
+        "clicks": (report.clicks, p.clicks),
+        "unofficial_rate": (report.unofficial_rate, p.unofficial_rate),
+        "staff_hours_saved": (report.hours_saved, p.hours_saved),
+    }
+
+
+# --- parents' comments ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comment:
+    message_id: int
+    at: datetime  # the ward's local time of the latest vote
+    helpful: bool
+    comment: str  # masked when it was stored
+    question: str  # masked
+    kind: str
+    doc_id: str | None
+
+
+def feedback_comments(engine: Engine, start: date, end: date, tz: tzinfo, limit: int | None = None) -> list[Comment]:
+    """Parents' feedback comments of the period, newest first, as stored (masked by LogStore.record_feedback)."""
+    lo, hi = _utc_bounds(start, end, tz)
+    q = (
+        select(
+            feedback.c.message_id,
+            feedback.c.updated_at,
+            feedback.c.helpful,
+            feedback.c.comment,
+            messages.c.question,
+            messages.c.kind,
+            messages.c.doc_ids,
+            messages.c.topic,
+        )  # fmt: skip
+        .select_from(feedback.join(messages, messages.c.id == feedback.c.message_id))
+        .where(feedback.c.comment.is_not(None), feedback.c.updated_at >= lo, feedback.c.updated_at < hi)
+        .order_by(feedback.c.updated_at.desc(), feedback.c.id.desc())
+    )
+    if limit is not None:
+        q = q.limit(limit)
+    with engine.connect() as conn:
+        return [
+            Comment(
+                r.message_id,
+                local_time(r.updated_at, tz),
+                bool(r.helpful),
+                r.comment,
+                r.question,
+                r.kind,
+                (list(r.doc_ids or []) or [r.topic])[0],
+            )  # fmt: skip
+            for r in conn.execute(q)
+        ]
+
+
+def comments_csv(comments: list[Comment]) -> str:
+    buf = io.StringIO()
+    w = _SafeWriter(buf)
+    w.writerow(["message_id", "at_local", "helpful", "comment", "question", "kind", "doc_id"])
+    for c in comments:
+        w.writerow([c.message_id, c.at.isoformat(timespec="seconds"), int(c.helpful), c.comment, c.question, c.kind,
+                    c.doc_id or ""])  # fmt: skip
     return buf.getvalue()
 
 
@@ -279,3 +427,38 @@ def messages_csv(engine: Engine, start: date, end: date, tz: tzinfo) -> str:
         w.writerow([r.id, r.at.isoformat(timespec="seconds"), r.question, r.kind, " ".join(r.doc_ids),
                     r.form_id or "", helpful, r.channel])  # fmt: skip
     return buf.getvalue()
+
+
+# --- hand-off clicks ----------------------------------------------------------------------------------------------------
+
+_PHONE = re.compile(r"(?<![\d-])(?:0\d{1,4}-\d{1,4}-\d{3,4}|#\d{4}|0120-\d{2,3}-\d{3})(?![\d-])")
+
+
+def _digits(number: str) -> str:
+    return re.sub(r"[^\d#]", "", number)
+
+
+def published_phones(kb: KnowledgeBase) -> set[str]:
+    """Every number the knowledge publishes (offices, the ward's emergency lines, numbers in the documents), as
+    digits: a click is counted only for one of these, so no parent's own number can ever be stored."""
+    numbers = {_digits(o.phone) for o in kb.offices.values() if o.phone}
+    if kb.ward is not None:
+        numbers |= {_digits(n.number) for plan in kb.ward.emergency.values() for n in plan.numbers}
+    for p in kb.procedures.values():
+        for s in p.sections:
+            numbers |= {_digits(m) for m in _PHONE.findall(s.text)}
+    return {n for n in numbers if n}
+
+
+def click_target(kb: KnowledgeBase, kind: str, target: str) -> str | None:
+    """What a hand-off click is stored as: the form's id (the chat page sends the form's URL or id), or the
+    published number's digits; None when it names nothing the knowledge publishes."""
+    target = target.strip()
+    if kind == "form":
+        if target in kb.forms:
+            return target
+        return next((f.id for f in kb.forms.values() if f.url.rstrip("/") == target.rstrip("/")), None)
+    if kind == "phone":
+        digits = _digits(unquote(target).removeprefix("tel:"))  # the page's href: tel:%238000 is #8000
+        return digits if digits and digits in published_phones(kb) else None
+    return None

@@ -1,6 +1,7 @@
 """Drafts: a ward PDF, HTML page or Word file turned into a Markdown document with a front-matter skeleton.
 
-Text extraction uses pypdf (PDF), trafilatura (HTML: the main content, without menus and footers) and python-docx
+Text extraction uses pypdf (PDF), the standard library's HTML parser (the main content, without menus and footers;
+h2/h3 headings become ``## `` sections, the page's canonical URL its source and its 更新日 its ``as_of``) and python-docx
 (Word; headings become ``## `` sections). Drafts live only in the log store's ``drafts`` table, never in the knowledge
 folder, so nothing is indexed until staff fill in the front matter and publish (which validates like any edit).
 """
@@ -74,16 +75,20 @@ def extract_pdf(data: bytes) -> tuple[str, str]:
 
 
 class _MainText(HTMLParser):
-    """Fallback HTML extraction (stdlib): the text of <main>/<article> (or <body>), without menus, headers, footers."""
+    """HTML extraction (stdlib): the text of <main>/<article> (or <body>) without menus, headers and footers; h2/h3
+    become ``## `` sections and list items ``- `` lines, and the page's canonical URL is kept as its source."""
 
     SKIP = {"script", "style", "nav", "header", "footer", "aside", "noscript", "template", "form"}
-    BLOCK = {"p", "div", "li", "tr", "br", "section", "article", "main", "table", "ul", "ol", "dd", "dt"}
+    BLOCK = {"p", "div", "tr", "br", "section", "article", "main", "table", "ul", "ol", "dd", "dt"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.skip = 0
         self.in_title = False
         self.title = ""
+        self.h1: str | None = None
+        self.in_h1 = False
+        self.url = ""
         self.parts: list[str] = []
         self.main_parts: list[str] | None = None
         self.main_depth = 0
@@ -94,6 +99,11 @@ class _MainText(HTMLParser):
             self.main_parts.append(text)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "link" and (a.get("rel") or "").lower() == "canonical" and a.get("href"):
+            self.url = self.url or str(a["href"])
+        elif tag == "meta" and (a.get("property") or "").lower() == "og:url" and a.get("content"):
+            self.url = self.url or str(a["content"])
         if tag in self.SKIP:
             self.skip += 1
         elif tag == "title":
@@ -102,9 +112,16 @@ class _MainText(HTMLParser):
             self.main_depth += 1
             if self.main_parts is None:
                 self.main_parts = []
-        if tag in ("h2", "h3"):
+        if self.skip:
+            return
+        if tag in ("h2", "h3", "h4"):
             self._out("\n## ")
-        elif tag in self.BLOCK or tag == "h1":
+        elif tag == "h1":
+            self.in_h1 = self.h1 is None
+            self._out("\n")
+        elif tag == "li":
+            self._out("\n- ")
+        elif tag in self.BLOCK:
             self._out("\n")
 
     def handle_endtag(self, tag: str) -> None:
@@ -114,36 +131,120 @@ class _MainText(HTMLParser):
             self.in_title = False
         elif tag in ("main", "article") and self.main_depth:
             self.main_depth -= 1
-        if tag in self.BLOCK or tag in ("h1", "h2", "h3"):
+        if tag == "h1":
+            self.in_h1 = False
+        if tag in self.BLOCK or tag in ("h1", "h2", "h3", "h4"):
             self._out("\n")
 
     def handle_data(self, data: str) -> None:
         if self.in_title:
             self.title += data
         elif not self.skip:
+            if self.in_h1:
+                self.h1 = (self.h1 or "") + data
             self._out(data)
 
     def text(self) -> str:
         return "".join(self.main_parts if self.main_parts else self.parts)
 
 
-def extract_html(data: bytes) -> tuple[str, str]:
-    html = data.decode("utf-8", errors="replace")
+# Page headings staff write in other words, to the section names the bot knows (bot.knowledge.SECTION_KEYS).
+HEADING_ALIASES = {
+    "概要": ("概要", "事業概要", "制度の概要", "内容", "事業内容", "サービス内容"),
+    "対象": ("対象", "対象者", "対象となる方", "対象となるかた", "対象児童", "利用できる方", "支給対象"),
+    "金額・料金": ("金額", "料金", "費用", "利用料", "利用料金", "支給額", "手当額", "助成額", "助成内容", "手当月額"),
+    "申請方法": ("申請方法", "申込方法", "申し込み方法", "申込み方法", "手続き", "手続き方法", "申請", "申し込み"),
+    "期限・受付期間": ("期限", "受付期間", "申請期限", "申込期間", "申し込み期間", "申請期間"),
+    "必要なもの": ("必要なもの", "必要書類", "持ち物", "申請に必要なもの", "必要な書類"),
+    "問い合わせ": ("問い合わせ", "問合せ", "お問い合わせ", "お問合せ", "問い合わせ先", "お問い合わせ先"),
+    "注意": ("注意", "注意事項", "ご注意", "留意事項"),
+}
+_HEADING = {alias: canonical for canonical, aliases in HEADING_ALIASES.items() for alias in aliases}
+# 「更新日：2025年8月25日」「最終更新日 令和7年8月25日」「掲載日:2025/8/25」
+_UPDATED = re.compile(
+    r"(?:最終)?(?:更新日|更新|掲載日|公開日)\s*[:：]?\s*"
+    r"(?:(?P<y>\d{4})|令和\s*(?P<r>\d{1,2}|元))\s*[年/.\-]\s*(?P<m>\d{1,2})\s*[月/.\-]\s*(?P<d>\d{1,2})\s*日?"
+)
+
+
+def page_date(text: str) -> tuple[date | None, str]:
+    """The page's own 更新日 (its ``as_of``) and the text without that line."""
+    m = _UPDATED.search(text)
+    if m is None:
+        return None, text
+    year = int(m["y"]) if m["y"] else 2018 + (1 if m["r"] == "元" else int(m["r"]))
     try:
-        import trafilatura
-    except ImportError:
-        # trafilatura needs lxml_html_clean with lxml >= 5.2 (justext imports lxml.html.clean); when that is missing,
-        # a plain stdlib extraction keeps uploads working.
-        parser = _MainText()
-        parser.feed(html)
-        parser.close()
-        title = (
-            re.split(r"\s*[|\uff5c\u2013\u2014]\s*|\s+-\s+", parser.title.strip())[0] if parser.title.strip() else ""
-        )
-        return title, _clean(parser.text())
-    text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True) or ""
-    meta = trafilatura.extract_metadata(html)
-    return (meta.title if meta and meta.title else "") or "", _clean(text)
+        found = date(year, int(m["m"]), int(m["d"]))
+    except ValueError:
+        return None, text
+    lines = [ln for ln in text.split("\n") if not (m[0] in ln and len(ln.strip()) <= len(m[0]) + 4)]
+    return found, "\n".join(lines)
+
+
+def _sections(text: str) -> str:
+    """Headings become the bot's section names where one fits; text before the first heading is the 概要; a heading
+    with no text under it is dropped; a heading repeated is numbered (the validator refuses duplicates)."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    pending: str | None = None
+    for ln in text.split("\n"):
+        if ln.startswith("## "):
+            name = ln[3:].strip().rstrip(":：")
+            if not name:
+                continue
+            name = _HEADING.get(name, name)
+            pending = name
+            continue
+        if not ln.strip():
+            if out and out[-1] != "":
+                out.append("")
+            continue
+        if pending is not None or not out:
+            heading = pending or "概要"
+            seen[heading] = seen.get(heading, 0) + 1
+            if seen[heading] > 1:
+                heading = f"{heading}({seen[heading]})"
+            if out and out[-1] != "":
+                out.append("")
+            out.append(f"## {heading}")
+            pending = None
+        out.append(ln)
+    return "\n".join(out).strip()
+
+
+@dataclass(frozen=True)
+class Page:
+    title: str
+    text: str
+    url: str = ""
+    as_of: date | None = None
+
+
+def read_html(data: bytes, url: str = "") -> Page:
+    """Title (the page's h1, else its <title> before " | site"), body with sections, canonical URL and 更新日."""
+    parser = _MainText()
+    parser.feed(data.decode("utf-8", errors="replace"))
+    parser.close()
+    title = (parser.h1 or "").strip()
+    if not title and parser.title.strip():
+        title = re.split(r"\s*[|\uff5c\u2013\u2014]\s*|\s+-\s+", parser.title.strip())[0]
+    text = _clean(parser.text())
+    as_of, text = page_date(text)
+    if title:  # the h1 is the document's title, not a line of its body
+        lines = text.split("\n")
+        if lines and lines[0].strip() == _clean(title):
+            text = "\n".join(lines[1:])
+    page_url = url or parser.url
+    if not re.match(r"^https?://\S+$", page_url):
+        page_url = ""
+    return Page(_clean(title), _sections(_clean(text)), page_url, as_of)
+
+
+def extract_html(data: bytes) -> tuple[str, str]:
+    # trafilatura was used here before, but it flattens h2/h3 into plain lines (issue 16), so the page's sections
+    # were lost; the stdlib parser keeps them.
+    page = read_html(data)
+    return page.title, page.text
 
 
 def _check_zip(data: bytes) -> None:
@@ -197,12 +298,17 @@ def slug(filename: str) -> str:
     return s[:60] or "new-document"
 
 
-def skeleton(doc_id: str, title: str, body: str, today: date, source_url: str = "") -> str:
-    """A document for staff to complete: the validator flags what is still missing (category, aliases, URL...)."""
+def skeleton(doc_id: str, title: str, body: str, today: date, source_url: str = "",
+             as_of: date | None = None) -> str:  # fmt: skip
+    """A document for staff to complete: the validator flags what is still missing (category, aliases, URL...).
+    ``as_of`` is the source page's own 更新日: the date parents are shown, and the source's date."""
     body = body.strip()
     if not body.startswith("## "):
         body = "## 概要\n" + body
-    url = f"\n  - {source_url}" if source_url else " []"
+    if source_url and as_of:
+        url = f"\n  - url: {source_url}\n    as_of: {as_of.isoformat()}"
+    else:
+        url = f"\n  - {source_url}" if source_url else " []"
     return (
         "---\n"
         f"id: {doc_id}\n"
@@ -210,15 +316,15 @@ def skeleton(doc_id: str, title: str, body: str, today: date, source_url: str = 
         "category:\n"
         "aliases: []\n"
         f"source_urls:{url}\n"
-        f"checked: {today.isoformat()}\n"
-        "questions: []\n"
+        f"checked: {today.isoformat()}\n" + (f"as_of: {as_of.isoformat()}\n" if as_of else "") + "questions: []\n"
         "---\n"
         f"{body}\n"
     )
 
 
-def convert(filename: str, data: bytes, today: date) -> tuple[str, str, str]:
-    """(source kind, proposed id, draft text) for an uploaded file."""
+def convert(filename: str, data: bytes, today: date, source_url: str = "") -> tuple[str, str, str]:
+    """(source kind, proposed id, draft text) for an uploaded file. ``source_url``: where staff got it (an HTML page's
+    own canonical address is used when it is not given)."""
     kind = KINDS.get(PurePath(filename).suffix.lower())
     if kind is None:
         raise DraftError("PDF・HTML・Word(.docx)のファイルを選んでください。")
@@ -226,13 +332,20 @@ def convert(filename: str, data: bytes, today: date) -> tuple[str, str, str]:
         raise DraftError("ファイルが空です。")
     if len(data) > MAX_UPLOAD_BYTES:
         raise DraftError("ファイルが大きすぎます(5MBまで)。")
-    title, text = {"pdf": extract_pdf, "html": extract_html, "docx": extract_docx}[kind](data)
+    if source_url and not re.match(r"^https?://\S+$", source_url):
+        raise DraftError("ページの URL は http:// か https:// で始まる形で入力してください。")
+    as_of: date | None = None
+    if kind == "html":
+        page = read_html(data, source_url)
+        title, text, source_url, as_of = page.title, page.text, page.url, page.as_of
+    else:
+        title, text = {"pdf": extract_pdf, "docx": extract_docx}[kind](data)
     if not text:
         raise DraftError("ファイルから文章を取り出せませんでした(画像だけのPDFなど)。")
     if len(text) > MAX_DRAFT_CHARS:
         raise DraftError(f"文章が長すぎます({MAX_DRAFT_CHARS:,}字まで)。制度ごとにファイルを分けてください。")
     doc_id = slug(filename)
-    return kind, doc_id, skeleton(doc_id, title or PurePath(filename).stem, text, today)
+    return kind, doc_id, skeleton(doc_id, title or PurePath(filename).stem, text, today, source_url, as_of)
 
 
 def _row(r: object) -> Draft:

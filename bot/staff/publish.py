@@ -25,6 +25,7 @@ import yaml
 from bot.answering.results import AnswerResult
 from bot.config import Settings
 from bot.knowledge import ID_RE, KnowledgeBase, KnowledgeError, Problem, load_knowledge, split_front_matter
+from bot.knowledge.ja import ingest_summary, stage_label, translate_reindex_error
 from bot.retrieval.embeddings import EmbeddingModel
 from bot.retrieval.index import Indexer, IngestReport
 
@@ -137,19 +138,72 @@ def target_id(text: str, fallback: str) -> str:
     return pid if pid and ID_RE.match(pid) and len(pid) <= 100 else fallback
 
 
-def validate_text(settings: Settings, doc_id: str, text: str) -> Validation:
-    """Validate ``text`` as ``procedures/<doc_id>.md`` in a temporary copy of the knowledge folder."""
-    doc_path(settings, doc_id)  # checks the id
+def _validate_in_copy(settings: Settings, name: str, text: str, doc_id: str) -> Validation:
+    """Validate ``text`` as ``<knowledge>/<name>`` in a temporary copy of the whole knowledge folder."""
     with tempfile.TemporaryDirectory(prefix="kb-edit-") as tmp:
         copy = Path(tmp) / settings.knowledge_dir.name
         shutil.copytree(settings.knowledge_dir, copy)
         (copy / "procedures").mkdir(exist_ok=True)
-        (copy / "procedures" / f"{doc_id}.md").write_text(text, encoding="utf-8")
+        (copy / name).write_text(text, encoding="utf-8")
         kb = load_knowledge(copy, settings.current_date(), settings.stale_days)
-    rel = _rel(settings, doc_id)
+    rel = f"{settings.knowledge_dir.name}/{name}"
     mine = [p for p in kb.problems if p.path == rel]
     others = [p for p in kb.problems if p.path != rel and p.level == "error"]
     return Validation(mine, others, kb, doc_id)
+
+
+def validate_text(settings: Settings, doc_id: str, text: str) -> Validation:
+    """Validate ``text`` as ``procedures/<doc_id>.md`` in a temporary copy of the knowledge folder."""
+    doc_path(settings, doc_id)  # checks the id
+    return _validate_in_copy(settings, f"procedures/{doc_id}.md", text, doc_id)
+
+
+# The folder's two lists staff edit besides the documents (the same validator; publishing re-indexes the same way).
+CONFIG_FILES = {"forms": "forms.yaml", "offices": "offices.yaml"}
+
+
+def config_path(settings: Settings, name: str) -> Path:
+    if name not in CONFIG_FILES:
+        raise UnknownDocument(name)
+    return settings.knowledge_dir / CONFIG_FILES[name]
+
+
+def read_config(settings: Settings, name: str) -> str:
+    path = config_path(settings, name)
+    if path.is_symlink():
+        raise UnknownDocument(name)
+    return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else f"{name}: []\n"
+
+
+def validate_config(settings: Settings, name: str, text: str) -> Validation:
+    """Validate ``text`` as forms.yaml / offices.yaml with the rest of the folder (a form or office that documents
+    still name cannot be removed: their 'unknown form id' errors block publishing)."""
+    config_path(settings, name)
+    return _validate_in_copy(settings, CONFIG_FILES[name], text, name)
+
+
+def _normalise(text: str) -> str:
+    text = text.replace("\r\n", "\n")
+    return text if text.endswith("\n") else text + "\n"
+
+
+def _write_validated(path: Path, text: str, result: Validation, name: str) -> str:
+    if not result.ok:
+        raise KnowledgeError([p for p in result.problems if p.level == "error"] + result.other_errors)
+    old = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return unified_diff(old, text, name)
+
+
+def write_config(settings: Settings, name: str, text: str) -> str:
+    """Validate and write forms.yaml / offices.yaml atomically. Returns the unified diff. Raises KnowledgeError."""
+    text = _normalise(text)
+    with _write_lock:
+        return _write_validated(config_path(settings, name), text, validate_config(settings, name, text),
+                                CONFIG_FILES[name])  # fmt: skip
 
 
 def unified_diff(old: str, new: str, name: str) -> str:
@@ -160,20 +214,10 @@ def unified_diff(old: str, new: str, name: str) -> str:
 
 def write_document(settings: Settings, doc_id: str, text: str) -> str:
     """Validate and write ``procedures/<doc_id>.md`` atomically. Returns the unified diff. Raises KnowledgeError."""
-    text = text.replace("\r\n", "\n")
-    if not text.endswith("\n"):
-        text += "\n"
+    text = _normalise(text)
     with _write_lock:
-        result = validate_text(settings, doc_id, text)
-        if not result.ok:
-            raise KnowledgeError([p for p in result.problems if p.level == "error"] + result.other_errors)
-        path = doc_path(settings, doc_id)
-        old = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    return unified_diff(old, text, f"procedures/{doc_id}.md")
+        return _write_validated(doc_path(settings, doc_id), text, validate_text(settings, doc_id, text),
+                                f"procedures/{doc_id}.md")  # fmt: skip
 
 
 # --- the background re-index ----------------------------------------------------------------------------------------
@@ -190,6 +234,9 @@ class ReindexStatus:
     ok: bool | None = None  # outcome of the last finished run
     error: str = ""
     summary: str = ""
+    summary_ja: str = ""  # what staff read (the English summary/error stay for logs)
+    error_ja: str = ""
+    stage_ja: str = ""
     generation: str = ""
     started_at: float | None = None
     finished_at: float | None = None
@@ -198,6 +245,7 @@ class ReindexStatus:
     def to_json(self) -> dict[str, Any]:
         d = {k: v for k, v in self.__dict__.items() if k != "history"}
         d["percent"] = int(100 * self.done / self.total) if self.total else (100 if not self.running else 0)
+        d["stage_ja"] = stage_label(self.stage)
         return d
 
 
@@ -254,10 +302,13 @@ class Reindexer:
                 s = self._status
                 s.running, s.stage, s.done, s.total = True, "validate", 0, 0
                 s.started_at, s.error = time.time(), ""
-            ok, error, summary, gen = False, "", "", ""
+            ok, error, summary, summary_ja, gen = False, "", "", "", ""
             try:
                 report = Indexer(self.settings, self.embedder()).update(progress=self._progress)
                 ok, summary, gen = True, report.summary(), report.generation
+                summary_ja = ingest_summary(len(report.added), len(report.changed), len(report.removed),
+                                            len(report.unchanged), len(report.excluded), report.chunks,
+                                            report.seconds)  # fmt: skip
                 if self.on_done is not None:
                     self.on_done(report)
             except KnowledgeError as e:
@@ -268,11 +319,12 @@ class Reindexer:
             with self._lock:
                 s = self._status
                 s.running, s.ok, s.error, s.summary, s.finished_at = False, ok, error, summary, time.time()
+                s.summary_ja, s.error_ja = summary_ja, translate_reindex_error(error)
                 s.completed = covering
                 if gen:
                     s.generation = gen
                 s.stage = "done" if ok else "failed"
-                s.history = ([f"{self.settings.now():%H:%M:%S} {summary or error}"] + s.history)[:10]
+                s.history = ([f"{self.settings.now():%H:%M:%S} {summary_ja or s.error_ja}"] + s.history)[:10]
 
 
 # --- preview --------------------------------------------------------------------------------------------------------
@@ -281,29 +333,65 @@ class Reindexer:
 @dataclass
 class PreviewItem:
     question: str
-    kind: str
-    cited: list[str]  # document ids the current index would cite
-    sections: list[str]  # the sections the current answer quotes
-    body: list[str]
-    reason: str
+    kind: str  # the edited answer's kind
+    cited: list[str]  # document ids the edited answer cites
+    sections: list[str]  # the sections the edited answer quotes
+    body: list[str]  # the edited answer: what parents will read once this is published
+    now_kind: str  # the answer parents get today, from the serving index
+    now_body: list[str]
     edited_sections: list[tuple[str, str]]  # (heading, text) of the edited document that the question asks about
 
 
-def preview(validation: Validation, ask: Callable[[str], AnswerResult]) -> list[PreviewItem]:
-    """How the bot answers the edited document's ``questions`` now, next to the edited sections they ask about.
+def _seed_vectors(serving: Path | None, index_dir: Path) -> None:
+    """Give the throw-away index the serving generation's vectors, so only the edited document's chunks are embedded
+    (embedding the whole folder per preview would take minutes)."""
+    if serving is None or not (serving / "manifest.json").is_file():
+        return
+    seed = index_dir / "gens" / "seed"
+    seed.mkdir(parents=True)
+    for name in ("manifest.json", "vectors.npy", "vector_keys.json"):
+        if (serving / name).is_file():
+            shutil.copy2(serving / name, seed / name)
+    (index_dir / "CURRENT").write_text("seed", encoding="utf-8")
 
-    The answers come from the serving index (building a throw-away index per keystroke would be too heavy); the
-    edited sections show what will change once the document is published.
+
+def preview(
+    settings: Settings,
+    validation: Validation,
+    text: str,
+    embedder: EmbeddingModel,
+    ask_now: Callable[[str], AnswerResult],
+    serving_generation: Path | None = None,
+) -> list[PreviewItem]:
+    """How the bot will answer the edited document's ``questions``, next to how it answers them today.
+
+    The edited answers come from a throw-away index generation built from a temporary copy of the knowledge folder
+    holding the edited text (embedded Chroma in the temporary folder, whatever the serving store is); parents keep
+    getting the serving index's answers until the document is published.
     """
     from bot.answering.question import cue_aspects
+    from bot.service import Bot
 
     proc = validation.kb.procedures.get(validation.doc_id)
     if proc is None:
         return []
-    questions = list(proc.questions) or [f"{proc.title}について教えて"]
+    questions = (list(proc.questions) or [f"{proc.title}について教えて"])[:8]
+    with tempfile.TemporaryDirectory(prefix="kb-preview-") as tmp:
+        kdir = Path(tmp) / settings.knowledge_dir.name
+        shutil.copytree(settings.knowledge_dir, kdir)
+        (kdir / "procedures").mkdir(exist_ok=True)
+        (kdir / "procedures" / f"{validation.doc_id}.md").write_text(text, encoding="utf-8")
+        temp = settings.model_copy(update={"data_dir": Path(tmp) / "data", "knowledge_dir": kdir, "chroma_host": None})
+        _seed_vectors(serving_generation, temp.index_dir)
+        Indexer(temp, embedder).update()
+        edited_bot = Bot(temp, embedder)
+        try:
+            answers = [edited_bot.ask(q) for q in questions]
+        finally:
+            edited_bot.generation.close()
     items = []
-    for q in questions[:8]:
-        r = ask(q)
+    for q, r in zip(questions, answers, strict=True):
+        now = ask_now(q)
         wanted = [proc.section(a) for a in cue_aspects(q) if a != "contact"]
         secs = [s for s in wanted if s is not None] or [s for s in (proc.section("overview"),) if s is not None]
         items.append(
@@ -313,7 +401,8 @@ def preview(validation: Validation, ask: Callable[[str], AnswerResult]) -> list[
                 [c.doc_id for c in r.citations],
                 list(r.sections),
                 list(r.body),
-                r.reason,
+                now.kind.value,
+                list(now.body),
                 [(s.heading, s.text) for s in secs],
             )  # fmt: skip
         )

@@ -36,6 +36,11 @@ LINE (m003_channels; written by web/routes/line.py)::
 A LINE conversation's id is ``line-`` + a keyed hash of the LINE user id (see web/routes/line.py); the user id itself
 is never stored.
 
+Hand-off clicks (m004_handoff_clicks; written by ``POST /api/handoff-click``, counted by bot/staff/analytics.py)::
+
+    handoff_clicks     id, kind (form/phone), target (a form id of forms.yaml, or the digits of a phone number that
+                       the knowledge publishes: never a parent's own number), created_at
+
 All times are UTC. ``doc_ids``/``form_id``/``topic``/``kind`` are what the admin analytics count ("which procedures are
 asked about, which hand-offs are offered, which answers were not helpful").
 
@@ -205,6 +210,16 @@ drafts = Table(
     Column("published_at", DateTime(timezone=True)),
 )
 
+handoff_clicks = Table(
+    "handoff_clicks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(10), nullable=False),
+    Column("target", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_handoff_clicks_created", "created_at"),
+)
+
 
 # --- migrations ---------------------------------------------------------------------------------------------------
 
@@ -225,11 +240,18 @@ def m003_channels(conn: Connection) -> None:
     metadata.create_all(conn, tables=[line_events])
 
 
+def m004_handoff_clicks(conn: Connection) -> None:
+    metadata.create_all(conn, tables=[handoff_clicks])
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "m001_initial", m001_initial),
     (2, "m002_admin", m002_admin),
     (3, "m003_channels", m003_channels),
+    (4, "m004_handoff_clicks", m004_handoff_clicks),
 ]
+
+CLICK_KINDS = ("form", "phone")
 
 
 class UnknownMessage(LookupError):
@@ -456,6 +478,19 @@ class LogStore:
                     )
                 ).inserted_primary_key
             )
+
+    def record_click(self, kind: str, target: str) -> int:
+        """One use of a hand-off: the form button opened (``form``, the form id) or a tel: link tapped (``phone``, the
+        published number's digits). The caller checks ``target`` against the knowledge."""
+        if kind not in CLICK_KINDS:
+            raise ValueError(f"unknown click kind {kind!r}")
+        with self._counted():
+            self._check_file()
+            with self.engine.begin() as conn:
+                pk = conn.execute(
+                    insert(handoff_clicks).values(kind=kind, target=target[:100], created_at=_now())
+                ).inserted_primary_key
+            return _new_id(pk)
 
     # ---- reading ----
     def history(self, session_id: str, limit: int = 6) -> list[Turn]:

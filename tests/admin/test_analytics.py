@@ -131,9 +131,9 @@ def test_unanswered_queue_groups_similar_questions(client_as: Callable[[str], ht
     diaper = next(r for r in rows if "ゴミ袋" in r)
     assert '<td class="num">3</td>' in diaper
     assert "[電話番号]" in diaper and "090-1234-5678" not in diaper  # the newest example, masked
-    assert 'kind-no_answer">no_answer 2' in diaper and 'kind-clarify">clarify 1' in diaper
+    assert 'kind-no_answer">回答なし 2' in diaper and 'kind-clarify">聞き返し 1' in diaper
     assert any("ベビーカー" in r and '<td class="num">1</td>' in r for r in rows)
-    assert any("振込日" in r and "not_helpful 1" in r for r in rows)
+    assert any("振込日" in r and "役に立たなかった 1" in r for r in rows)
     assert "定型回答を作る" not in page  # viewers read; editors act
     editor_page = client_as("editor").get("/admin/unanswered").text
     assert "/admin/curated/new?pattern=" in editor_page
@@ -185,3 +185,109 @@ def test_questions_are_counted_per_channel_web_widget_and_line(client_as: Callab
     assert "ウィジェット(埋め込み)" in section and "LINE" in section and "ウェブ(チャットページ)" in section
     rows = list(csv.reader(io.StringIO(c.get("/admin/analytics.csv", params={**period, "table": "messages"}).text)))
     assert rows[0][-1] == "channel" and {r[-1] for r in rows[1:]} == {"web", "widget", "line"}
+
+
+def test_handoff_clicks_are_counted_per_form_and_number(client_as: Callable[[str], httpx.Client],
+                                                        admin_settings: Settings, admin_bot: Bot) -> None:  # fmt: skip
+    kb = admin_bot.generation.kb
+    form = next(iter(kb.forms.values()))
+    office = next(o for o in kb.offices.values() if o.phone)
+    c = client_as("viewer")
+    today = admin_settings.current_date()
+    period = {"start": today.isoformat(), "end": today.isoformat()}
+    before = _csv(c.get("/admin/analytics.csv", params=period).text)
+    digits = "".join(ch for ch in office.phone if ch.isdigit())
+    for body in ({"kind": "form", "target": form.url}, {"kind": "form", "target": form.url},
+                 {"kind": "phone", "target": f"tel:{office.phone}"}):  # fmt: skip
+        assert c.post("/api/handoff-click", json=body).status_code == 204
+    # a number the knowledge does not publish (a parent's own, typed into a link somewhere) is never stored
+    r = c.post("/api/handoff-click", json={"kind": "phone", "target": "tel:090-1234-5678"})
+    assert r.status_code == 422 and r.json()["code"] == "unknown_target"
+    assert c.post("/api/handoff-click", json={"kind": "form", "target": "https://evil.example/"}).status_code == 422
+    assert c.post("/api/handoff-click", json={"kind": "mail", "target": "x"}).status_code == 422
+    with _db(admin_settings) as db:
+        stored = {tuple(r) for r in db.execute("SELECT kind, target FROM handoff_clicks")}
+    assert ("form", form.id) in stored and ("phone", digits) in stored
+    assert not any("09012345678" in t for _, t in stored)
+    got = _csv(c.get("/admin/analytics.csv", params=period).text)
+    assert int(got[("click_form", form.id)]) == int(before.get(("click_form", form.id), 0)) + 2
+    assert int(got[("click_phone", digits)]) == int(before.get(("click_phone", digits), 0)) + 1
+    page = c.get("/admin/analytics", params=period).text
+    assert form.title in page and office.name in page
+
+
+def test_previous_period_and_unofficial_sources(client_as: Callable[[str], httpx.Client], admin_settings: Settings,
+                                                admin_bot: Bot) -> None:  # fmt: skip
+    from sqlalchemy import insert
+
+    from bot.answering.results import Citation
+    from bot.knowledge.publishers import OFFICIAL, publisher_type
+    from bot.storage.logstore import conversations, messages
+
+    kb = admin_bot.generation.kb
+    ward = kb.ward
+    assert ward is not None
+
+    def publisher(pid: str) -> str:
+        p = kb.procedures[pid]
+        return (p.sources[0].publisher if p.sources else None) or publisher_type(p.url, ward.hosts,
+                                                                                  ward.councillor_hosts)  # fmt: skip
+
+    unofficial = next(pid for pid in sorted(kb.procedures) if publisher(pid) not in OFFICIAL)
+    official = next(pid for pid in sorted(kb.procedures) if publisher(pid) == "official_ward")
+    # a week far back, with a previous week before it: 3 questions then, 2 now (all answers; 1 now unofficial)
+    start, end = datetime(2024, 3, 11, 12, tzinfo=UTC), datetime(2024, 3, 17, 12, tzinfo=UTC)
+    store = LogStore(admin_settings.database_url)
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(insert(conversations).values(id="pp", created_at=start, last_at=end))
+            for at, doc in ((start - timedelta(days=7), official), (start - timedelta(days=6), official),
+                            (start - timedelta(days=2), official), (start, unofficial), (end, official)):  # fmt: skip
+                conn.execute(insert(messages).values(conversation_id="pp", question="q", kind="answer",
+                                                     doc_ids=[doc], form_id=None, topic=doc, latency_ms=1,
+                                                     created_at=at))  # fmt: skip
+    finally:
+        store.close()
+    assert Citation.of(kb.procedures[unofficial], ward).publisher not in OFFICIAL
+    c = client_as("viewer")
+    period = {"start": "2024-03-11", "end": "2024-03-17"}
+    got = _csv(c.get("/admin/analytics.csv", params=period).text)
+    assert got[("total", "questions")] == "2"
+    assert got[("previous_period", "start")] == "2024-03-04" and got[("previous_period", "end")] == "2024-03-10"
+    assert got[("previous", "questions")] == "3"
+    assert got[("source", "unofficial_answers")] == "1" and float(got[("source", "unofficial_rate")]) == 0.5
+    assert got[("unofficial_document", unofficial)] == "1"
+    page = c.get("/admin/analytics", params=period).text
+    row = page.split('data-metric="questions"', 1)[1].split("</tr>", 1)[0]
+    assert ">2件<" in row and ">3件<" in row and ">-1件<" in row
+    assert "2 件のうち 1 件(50.0%)" in page
+
+
+def test_feedback_comments_newest_first_masked_and_exported(client_as: Callable[[str], httpx.Client],
+                                                            admin_settings: Settings) -> None:  # fmt: skip
+    store = LogStore(admin_settings.database_url)
+    try:
+        first = store.record_message("fc1", "保育園の申込", _result("", AnswerKind.ANSWER, "hoikuen-nyuen"))
+        second = store.record_message("fc2", "児童手当", _result("", AnswerKind.ANSWER, "jidou-teate"))
+        store.record_feedback(first, False, "期限がわかりにくい。連絡は090-1234-5678へ")
+        store.record_feedback(second, True, '=HYPERLINK("http://evil.example","x")')
+        store.record_feedback(first, True)  # a later vote without a comment keeps the comment
+    finally:
+        store.close()
+    c = client_as("viewer")
+    page = c.get("/admin/feedback").text
+    rows = page.split('<tr class="comment"')[1:]
+    ours = [r for r in rows if f'data-message="{first}"' in r or f'data-message="{second}"' in r]
+    assert f'data-message="{first}"' in ours[0]  # its vote is the newest
+    assert "期限がわかりにくい" in ours[0] and "090-1234-5678" not in page and "[電話番号]" in ours[0]
+    assert "役に立った" in ours[0]
+    assert "保護者の声" in page
+    export = c.get("/admin/feedback.csv")
+    assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
+    rows_csv = list(csv.reader(io.StringIO(export.text.lstrip("\ufeff"))))
+    assert rows_csv[0][:4] == ["message_id", "at_local", "helpful", "comment"]
+    cells = [cell for row in rows_csv for cell in row]
+    assert not any(cell.startswith(("=", "+", "@")) for cell in cells)
+    assert any(cell.startswith("'=HYPERLINK") for cell in cells)
+    ids = [int(r[0]) for r in rows_csv[1:]]
+    assert ids.index(first) < ids.index(second)

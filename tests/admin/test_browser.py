@@ -4,13 +4,14 @@ publish, watch the re-index finish, and get the new fact from the bot. No CSP vi
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bot.config import Settings
 from tests.admin.conftest import password_for
-from tests.browser import MARKS, checked_page
+from tests.browser import MARKS, checked_page, script_checked_page
 from tests.web.conftest import LiveServer
 
 pytestmark = MARKS
@@ -45,7 +46,7 @@ def test_edit_validate_publish_and_the_bot_answers(page: Any, admin_server: Live
     page.get_by_role("button", name="検証する").click()
     error = page.locator(".problem-error").first
     error.wait_for()
-    assert "'checked' is not a valid date" in error.inner_text()
+    assert "「checked」の日付" in error.inner_text() and "正しくありません" in error.inner_text()
     line = int(error.get_attribute("data-line"))
     assert box.input_value().splitlines()[line - 1] == "checked: 2026-11-31"  # the line the message points to
     error.locator(".line-link").click()  # jumps to the line in the textarea (admin.js)
@@ -64,3 +65,79 @@ def test_edit_validate_publish_and_the_bot_answers(page: Any, admin_server: Live
     reply = page.request.post(url + "/api/chat", data={"message": "区立小学校の給食費はいくら?"}).json()
     assert reply["kind"] == "answer" and reply["citations"][0]["doc_id"] == "kyushokuhi"
     assert "令和8年度も親の負担がありません" in reply["answer"], reply["answer"]
+
+
+AXE = Path(__file__).resolve().parents[2] / "tools" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def _sign_in(pg: Any, url: str, name: str = "editor") -> None:
+    pg.goto(url + "/admin/login")
+    pg.get_by_label("ユーザー名").fill(name)
+    pg.get_by_label("パスワード").fill(password_for(name))
+    pg.get_by_role("button", name="サインイン").click()
+    pg.wait_for_url(url + "/admin")
+
+
+def _serious(pg: Any) -> list[dict[str, Any]]:
+    pg.add_script_tag(path=str(AXE))
+    result = pg.evaluate(
+        "async () => { const r = await axe.run(document, {runOnly: {type: 'tag', values: "
+        "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}}); "
+        "return r.violations.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.length, help: v.help})); }"
+    )
+    return [v for v in result if v["impact"] in ("serious", "critical")]
+
+
+def test_new_admin_pages_have_no_serious_accessibility_violations(browser: Any, admin_server: LiveServer) -> None:
+    assert AXE.exists(), "link tools/axe/node_modules (see the brief) or run `make test`"
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="ja-JP", bypass_csp=True)
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    try:
+        _sign_in(pg, admin_server.url)
+        found = {}
+        for path in ("/admin/knowledge-report", "/admin/feedback", "/admin/files/offices", "/admin/files/forms",
+                     "/admin/analytics", "/admin/knowledge/jidou-teate/edit"):  # fmt: skip
+            pg.goto(admin_server.url + path)
+            if path.endswith("/edit"):
+                pg.locator("#valid-ids summary").click()
+                pg.get_by_role("button", name="回答をプレビュー").click()
+                pg.locator(".preview-item").first.wait_for()
+            found[path] = _serious(pg)
+        assert all(v == [] for v in found.values()), found
+    finally:
+        context.close()
+
+
+def test_the_chat_page_reports_a_used_handoff(browser: Any, admin_server: LiveServer,
+                                              admin_settings: Settings) -> None:  # fmt: skip
+    """The beacon in chat.js: the form button and a tel: link each become one stored click."""
+    import sqlite3
+    import time
+
+    def clicks() -> list[tuple[str, str]]:
+        with sqlite3.connect(admin_settings.data_dir / "bot.db") as db:
+            return [tuple(r) for r in db.execute("SELECT kind, target FROM handoff_clicks ORDER BY id")]
+
+    def wait_for(n: int) -> list[tuple[str, str]]:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(clicks()) < n:
+            time.sleep(0.1)
+        return clicks()
+
+    before = len(clicks())
+    with script_checked_page(browser, 390, 844, 20_000) as pg:
+        pg.context.route("https://**", lambda route: route.abort())  # the form opens nowhere: this machine is offline
+        pg.goto(admin_server.url + "/")
+        box = pg.get_by_label("質問を入力してください")
+        box.fill("児童手当について教えて")
+        box.press("Enter")
+        answer = pg.locator(".msg-bot").nth(1)
+        answer.locator(".msg-status").wait_for(state="hidden")
+        answer.get_by_role("link", name="オンラインで申請する").click()
+        assert wait_for(before + 1)[before:] == [("form", "mynaportal-jidouteate")]
+        pg.evaluate("document.querySelector('.msg-bot .office-tel').addEventListener('click', e => e.preventDefault())")
+        tel = answer.locator(".office-tel").first
+        digits = "".join(ch for ch in tel.get_attribute("href") if ch.isdigit())
+        tel.click()
+        assert wait_for(before + 2)[before + 1 :] == [("phone", digits)]

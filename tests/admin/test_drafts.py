@@ -93,7 +93,7 @@ def test_upload_creates_a_draft_that_is_not_indexed(
     assert r.status_code == 303 and r.headers["location"].startswith("/admin/drafts/")
     draft_page = c.get(r.headers["location"])
     assert draft_page.status_code == 200  # the skeleton still lacks category, aliases, source URL: shown inline
-    assert "missing required field &#39;category&#39;" in draft_page.text
+    assert "必須の項目「category」がありません。" in draft_page.text
     doc_id = name.rsplit(".", 1)[0]
     assert not (admin_settings.knowledge_dir / "procedures" / f"{doc_id}.md").exists()
     admin_bot.refresh()
@@ -152,3 +152,62 @@ def test_drafts_are_listed_in_pages(client_as: Callable[[str], httpx.Client], ad
     last = c.get("/admin/drafts", params={"page": -(-total // PAGE_SIZE)}).text
     assert 0 < last.count("<tr><td>") <= PAGE_SIZE and "前へ" in last
     assert c.get("/admin/drafts", params={"page": 0}).status_code == 422
+
+
+PAGE_WITH_SECTIONS = """<!doctype html><html lang="ja"><head><title>児童育成手当 | 台東区ホームページ</title>
+<link rel="canonical" href="https://www.city.taito.lg.jp/kosodate/teate/ikusei.html"></head><body>
+<header><a href="/">トップ</a></header><nav><a href="/kosodate">子育て</a></nav>
+<main><h1>児童育成手当</h1>
+<p>更新日：2025年8月25日</p>
+<p>ひとり親家庭などに手当を支給します。</p>
+<h2>対象</h2><p>18歳になった最初の3月31日までの児童を育てている方。</p>
+<h3>所得制限</h3><p>所得制限があります。</p>
+<h2>金額</h2><p>児童1人につき月額13,500円です。</p>
+<h2>申請方法</h2><ul><li>子育て・若者支援課の窓口で申請します。</li><li>必要書類を持参してください。</li></ul>
+</main><footer>台東区役所</footer></body></html>"""
+
+
+def test_an_html_page_keeps_its_sections_url_and_date(admin_settings: Settings) -> None:
+    from datetime import date
+
+    from bot.knowledge import parse_sections
+
+    kind, doc_id, text = convert("ikusei.html", PAGE_WITH_SECTIONS.encode(), date(2026, 12, 1))
+    assert (kind, doc_id) == ("html", "ikusei") and "title: 児童育成手当\n" in text
+    assert "  - url: https://www.city.taito.lg.jp/kosodate/teate/ikusei.html\n    as_of: 2025-08-25\n" in text
+    assert "\nas_of: 2025-08-25\n" in text and "更新日" not in text
+    body = text.split("\n---\n", 1)[1]
+    problems: list = []  # type: ignore[type-arg]
+    sections = {s.heading: s.text for s in parse_sections(body, 1, "x", problems)}
+    assert not problems
+    assert sections == {
+        "概要": "ひとり親家庭などに手当を支給します。",
+        "対象": "18歳になった最初の3月31日までの児童を育てている方。",
+        "所得制限": "所得制限があります。",
+        "金額・料金": "児童1人につき月額13,500円です。",
+        "申請方法": "- 子育て・若者支援課の窓口で申請します。\n- 必要書類を持参してください。",
+    }
+    # the URL staff type wins over the page's own; a page in 令和 dates too
+    reiwa = PAGE_WITH_SECTIONS.replace("更新日：2025年8月25日", "最終更新日 令和7年8月26日")
+    _, _, text = convert("ikusei.html", reiwa.encode(), date(2026, 12, 1), "https://example.org/ikusei")
+    assert "  - url: https://example.org/ikusei\n    as_of: 2025-08-26\n" in text
+
+
+def test_an_uploaded_page_validates_once_staff_fill_in_the_rest(
+    client_as: Callable[[str], httpx.Client], admin_settings: Settings
+) -> None:
+    c = client_as("editor")
+    r = c.post("/admin/drafts/upload", data={"csrf": page_csrf(c, "/admin/drafts")},
+               files={"file": ("ikusei-teate.html", PAGE_WITH_SECTIONS.encode(), "text/html")})  # fmt: skip
+    assert r.status_code == 303
+    import html
+
+    page = c.get(r.headers["location"]).text
+    text = html.unescape(page.split('name="text"', 1)[1].split(">", 1)[1].split("</textarea>", 1)[0])
+    filled = text.replace("id: ikusei\n", "id: ikusei-teate\n").replace("category:\n", "category: 手当・助成\n")
+    filled = filled.replace("aliases: []", "aliases: [育成手当の下書き確認]").replace(
+        "title: 児童育成手当", "title: 下書き確認"
+    )
+    r = c.post(r.headers["location"], data={"csrf": page_csrf(c), "text": filled, "action": "validate"})
+    assert r.status_code == 200, r.text
+    assert "検証OK" in r.text

@@ -28,10 +28,39 @@ def store(tmp_path: Path) -> LogStore:
 
 
 def test_migrations_are_recorded_and_run_once(store: LogStore) -> None:
-    assert store.applied_migrations() == ["m001_initial", "m002_admin", "m003_channels"]
+    assert store.applied_migrations() == ["m001_initial", "m002_admin", "m003_channels", "m004_handoff_clicks"]
     assert store.migrate() == []
     tables = set(inspect(store.engine).get_table_names())
-    assert {"schema_migrations", "conversations", "messages", "feedback"} <= tables
+    assert {"schema_migrations", "conversations", "messages", "feedback", "handoff_clicks"} <= tables
+
+
+def test_a_database_of_the_previous_version_gets_the_click_table(tmp_path: Path) -> None:
+    from bot.storage import logstore
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = LogStore(url)
+    saved = logstore.MIGRATIONS
+    logstore.MIGRATIONS = saved[:2]
+    try:
+        old.migrate()
+    finally:
+        logstore.MIGRATIONS = saved
+    mid = old.record_message("s", "児童手当", result("jidou-teate"))
+    old.close()
+    new = LogStore(url)
+    assert new.migrate() == ["m003_channels", "m004_handoff_clicks"]
+    assert new.record_click("form", "jidou-teate-form") >= 1 and new.message(mid) is not None
+    with pytest.raises(ValueError):
+        new.record_click("email", "x")
+
+
+def test_a_later_rating_keeps_the_earlier_comment(store: LogStore) -> None:
+    mid = store.record_message("s9", "保育園の申込", result("hoikuen-nyuen"))
+    store.record_feedback(mid, False, "申込期限がわかりにくい 090-1111-2222", session_id="s9")
+    store.record_feedback(mid, True, session_id="s9")  # changes the vote, says nothing
+    fb = store.feedback_for(mid)
+    assert fb is not None and fb["helpful"] is True
+    assert fb["comment"].startswith("申込期限がわかりにくい") and "090-1111-2222" not in fb["comment"]
 
 
 def test_history_is_oldest_first_and_per_session(store: LogStore) -> None:

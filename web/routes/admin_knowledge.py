@@ -10,19 +10,27 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.responses import Response
 
+from bot.config import Settings
 from bot.knowledge import CATEGORIES, KnowledgeError, load_knowledge
+from bot.knowledge.publishers import LABELS as PUBLISHER_LABELS
+from bot.knowledge.publishers import OFFICIAL
+from bot.knowledge.report import knowledge_report
 from bot.service import Bot
 from bot.staff.auth import Session
 from bot.staff.drafts import MAX_UPLOAD_BYTES, PAGE_SIZE, DraftError, Drafts, convert, skeleton
 from bot.staff.publish import (
+    CONFIG_FILES,
     STATUSES,
     UnknownDocument,
     Validation,
     list_documents,
     preview,
+    read_config,
     read_document,
     target_id,
+    validate_config,
     validate_text,
+    write_config,
     write_document,
 )
 from web.deps import DbId, SettingsDep
@@ -57,7 +65,10 @@ def documents(request: Request, session: EditorDep, settings: SettingsDep,
 def _editor(request: Request, session: Session, doc_id: str, text: str, *, action: str = "", status: int = 200,
             validation: Validation | None = None, bot: Bot | None = None, draft_id: int | None = None,
             message: str = "") -> Response:  # fmt: skip
-    items = preview(validation, bot.ask) if (action == "preview" and validation and validation.ok and bot) else None
+    items = None
+    if action == "preview" and validation and validation.ok and bot:
+        settings: Settings = request.app.state.settings
+        items = preview(settings, validation, text, bot.embedder, bot.ask, bot.generation.path)
     return page(request, "admin/edit.html", session, status=status, title=f"編集: {doc_id}", doc_id=doc_id, text=text,
                 validation=validation, preview_items=items, action=action, draft_id=draft_id, message=message,
                 bot_ready=bot is not None)  # fmt: skip
@@ -125,12 +136,15 @@ def drafts_page(request: Request, session: EditorDep, drafts: DraftsDep,
 
 @router.post("/drafts/upload")
 async def upload(request: Request, session: EditorPostDep, settings: SettingsDep, drafts: DraftsDep,
-                 accounts: AccountsDep, file: Annotated[UploadFile, File()]) -> Response:  # fmt: skip
+                 accounts: AccountsDep, file: Annotated[UploadFile, File()],
+                 source_url: Annotated[str, Form(max_length=2000)] = "") -> Response:  # fmt: skip
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     filename = (file.filename or "upload").rsplit("/", 1)[-1][:200]
     try:
         # parsing is CPU work: off the event loop, so parents' chats keep flowing while a PDF is read
-        kind, doc_id, text = await run_in_threadpool(convert, filename, data, settings.current_date())
+        kind, doc_id, text = await run_in_threadpool(
+            convert, filename, data, settings.current_date(), source_url.strip()
+        )
     except DraftError as e:
         return _drafts_page(request, session, drafts, status=422, error=str(e))
     draft_id = drafts.create(filename, kind, doc_id, text, session.user.name)
@@ -193,6 +207,64 @@ def draft_action(request: Request, session: EditorPostDep, settings: SettingsDep
     validation = validate_text(settings, doc_id, text)
     return _editor(request, session, doc_id, text, action=action if action in ACTIONS else "validate",
                    validation=validation, bot=bot, draft_id=draft_id, status=200 if validation.ok else 422)  # fmt: skip
+
+
+# --- forms.yaml and offices.yaml ---------------------------------------------------------------------------------------
+
+CONFIG_TITLES = {"forms": "申請フォームの一覧(forms.yaml)", "offices": "窓口の一覧(offices.yaml)"}
+
+
+def _config_editor(request: Request, session: Session, name: str, text: str, validation: Validation,
+                   status: int = 200, message: str = "") -> Response:  # fmt: skip
+    kb = validation.kb
+    return page(request, "admin/config_edit.html", session, status=status, title=CONFIG_TITLES[name], name=name,
+                filename=CONFIG_FILES[name], text=text, validation=validation, message=message,
+                offices=sorted(kb.offices.values(), key=lambda o: o.id),
+                forms=sorted(kb.forms.values(), key=lambda f: f.id))  # fmt: skip
+
+
+@router.get("/files/{name}")
+def config_form(request: Request, session: EditorDep, settings: SettingsDep, name: str) -> Response:
+    try:
+        text = read_config(settings, name)
+    except UnknownDocument:
+        return html_error(request, session, 404, "編集できるのは forms.yaml と offices.yaml です。")
+    return _config_editor(request, session, name, text, validate_config(settings, name, text))
+
+
+@router.post("/files/{name}")
+def config_edit(request: Request, session: EditorPostDep, settings: SettingsDep, accounts: AccountsDep,
+                reindexer: ReindexerDep, name: str, text: Annotated[str, Form(max_length=TEXT_MAX)],
+                action: Annotated[str, Form()] = "validate") -> Response:  # fmt: skip
+    try:
+        read_config(settings, name)
+    except UnknownDocument:
+        return html_error(request, session, 404, "編集できるのは forms.yaml と offices.yaml です。")
+    text = text.replace("\r\n", "\n")
+    if action == "publish":
+        try:
+            diff = write_config(settings, name, text)
+        except KnowledgeError:
+            return _config_editor(request, session, name, text, validate_config(settings, name, text), status=422,
+                                  message="エラーがあるため公開できません。下の指摘を直してください。")  # fmt: skip
+        accounts.audit(session.user.name, "knowledge.publish", CONFIG_FILES[name], diff or "(no change)")
+        ticket = reindexer.request()
+        return RedirectResponse(f"/admin/reindex?ticket={ticket}", status_code=303)
+    validation = validate_config(settings, name, text)
+    return _config_editor(request, session, name, text, validation, status=200 if validation.ok else 422)
+
+
+# --- 「ナレッジの点検」 ------------------------------------------------------------------------------------------------
+
+
+@router.get("/knowledge-report")
+def knowledge_report_page(request: Request, session: EditorDep, settings: SettingsDep) -> Response:
+    today = settings.current_date()
+    kb = load_knowledge(settings.knowledge_dir, today, settings.stale_days)
+    report = knowledge_report(kb, today, settings.stale_days)
+    forms = {fid: f.title for fid, f in kb.forms.items()}
+    return page(request, "admin/knowledge_report.html", session, title="ナレッジの点検", report=report,
+                labels=PUBLISHER_LABELS, official=OFFICIAL, forms=forms)  # fmt: skip
 
 
 # --- re-index progress --------------------------------------------------------------------------------------------------

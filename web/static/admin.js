@@ -16,11 +16,11 @@
           bar.textContent = s.percent + "%";
           if (s.completed >= ticket && !s.running) {
             bar.value = 100;
-            state.textContent = s.ok ? "完了しました: " + s.summary + "(配信中: " + s.serving + ")" : "失敗しました: " + s.error;
+            state.textContent = s.ok ? "完了しました: " + s.summary_ja : s.error_ja;
             box.setAttribute("data-done", s.ok ? "ok" : "failed");
             return;
           }
-          state.textContent = "処理中: " + (s.stage || "待機") + " " + s.done + "/" + s.total;
+          state.textContent = "処理中: " + s.stage_ja + " " + s.done + "/" + s.total;
           setTimeout(tick, 500);
         })
         .catch(function (e) { state.textContent = "進み具合を取得できませんでした(" + e.message + ")。再読み込みしてください。"; });

@@ -591,6 +591,18 @@
   });
   updateCount();
   restoreConversation();
+
+  // ---- hand-off use (EBPM): the form button or a tel: link was used; one beacon, nothing else changes ----
+  document.addEventListener("click", function (ev) {
+    var a = ev.target && ev.target.closest ? ev.target.closest("a[href]") : null;
+    if (!a || !navigator.sendBeacon) { return; }
+    var href = a.getAttribute("href") || "";
+    var body = /^tel:/i.test(href) ? { kind: "phone", target: href }
+      : (a.classList.contains("next-link") || a.closest(".handoff") ? { kind: "form", target: a.href } : null);
+    if (body) {
+      navigator.sendBeacon("/api/handoff-click", new Blob([JSON.stringify(body)], { type: "application/json" }));
+    }
+  });
 })();
 
 /* In the widget's iframe, Esc asks the host page's widget to close the panel (the key never reaches the host page
