@@ -80,7 +80,7 @@ def create_app(settings: Settings | None = None, bot: Bot | None = None) -> Fast
             app.state.line.close()
 
     app = FastAPI(
-        title="台東区 子育てチャット API",
+        title="kosodate-bot API (子育てチャット)",
         description="Answers parents' questions about Taito ward childcare procedures, with sources and hand-offs.",
         version="1.0",
         lifespan=lifespan,

@@ -76,7 +76,7 @@ LABELS["ne-Latn"] = LABELS["en"] | {"source": "Srot", "call": "Phone garnuhos"}
 
 # Replies to what is not a question in words. LINE gives no language for these, so Japanese comes first.
 POLITE = {
-    "follow": "友だち追加ありがとうございます。台東区の子育て・手続きについて、文字で質問してください"
+    "follow": "友だち追加ありがとうございます。{ward}の子育て・手続きについて、文字で質問してください"
     "(例:「児童手当の申請方法は?」)。\nYou can also ask in English and other languages.",
     "not_text": "ごめんなさい、スタンプ・画像・位置情報などには答えられません。知りたいことを文字で送ってください。"
     "\nSorry, please send your question as text.",
@@ -138,7 +138,7 @@ def text_message(text: str, quick: list[Json] | None = None) -> Json:
 
 
 def polite(key: str, **fill: object) -> Json:
-    return text_message(POLITE[key].format(**fill))
+    return text_message(POLITE[key].format(**({"ward": "区"} | fill)))
 
 
 def quick_replies(choices: list[Choice]) -> list[Json]:
@@ -206,7 +206,7 @@ def _alt_text(r: AnswerResult) -> str:
         lead = f"{r.emergency_title} {first}" if r.emergency_title else first
     else:
         lead = next((p for p in r.body if p.strip()), r.text)
-    return clip(lead.replace("\n", " "), min(ALT_TEXT_SHOWN, ALT_TEXT_MAX)) or "台東区 子育てチャット"
+    return clip(lead.replace("\n", " "), min(ALT_TEXT_SHOWN, ALT_TEXT_MAX)) or "子育てチャット"
 
 
 def _bubble(r: AnswerResult, budget: int) -> Json:

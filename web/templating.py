@@ -41,10 +41,23 @@ def make_templates(tz: tzinfo) -> Jinja2Templates:
     return templates
 
 
+def _ward_of(request: Request) -> tuple[str, Any]:
+    """The ward's name and default office (knowledge/ward.yaml) from the serving index; blank before it is ready."""
+    bot = getattr(request.app.state, "bot", None)
+    kb = bot.generation.kb if bot is not None else None
+    ward = kb.ward if kb is not None else None
+    if ward is None:
+        return "", None
+    return ward.name, kb.offices.get(ward.default_office or "") if kb is not None else None
+
+
 def render(request: Request, template: str, **context: Any) -> Response:
     templates: Jinja2Templates = request.app.state.templates
+    ward, office = _ward_of(request)
     shared = {
-        "title": "台東区 子育てチャット",
+        "title": f"{ward} 子育てチャット".strip(),
+        "ward_name": ward,
+        "ward_office": office,
         "embed": False,
         "examples": ["児童手当について教えて", "保育園に入るには?", "夜中に子どもが熱を出した"],
     }

@@ -35,14 +35,14 @@ def test_status_of_each_document(knowledge_copy: Path, tmp_path: Path) -> None:
     (procs / "kyushokuhi.md").write_text(
         re.sub(r"^checked: .*$", "checked: 2025-01-01", text, count=1, flags=re.M), encoding="utf-8"
     )
-    text = (procs / "jidoukan.md").read_text(encoding="utf-8")
-    (procs / "jidoukan.md").write_text(text.replace("---\n", "---\nvalid_until: 2026-12-31\n", 1), encoding="utf-8")
-    text = (procs / "short-stay.md").read_text(encoding="utf-8")
-    (procs / "short-stay.md").write_text(text.replace("category:", "category: 存在しない分類\nx_category:"), "utf-8")
+    text = (procs / "ichiji-azukari.md").read_text(encoding="utf-8")
+    (procs / "ichiji-azukari.md").write_text(text.replace("---\n", "---\nvalid_until: 2026-12-31\n", 1), "utf-8")
+    text = (procs / "kodomo-iryohi.md").read_text(encoding="utf-8")
+    (procs / "kodomo-iryohi.md").write_text(text.replace("category:", "category: 存在しない分類\nx_category:"), "utf-8")
     rows = {r.id: r for r in list_documents(settings)}
     assert rows["kyushokuhi"].status == "stale"
-    assert rows["jidoukan"].status == "expired"
-    assert rows["short-stay"].status == "invalid" and rows["short-stay"].errors >= 1
+    assert rows["ichiji-azukari"].status == "expired"
+    assert rows["kodomo-iryohi"].status == "invalid" and rows["kodomo-iryohi"].errors >= 1
     assert rows["jidou-teate"].status == "ok"
 
 

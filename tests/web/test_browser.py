@@ -299,7 +299,7 @@ def write_host_page(directory: Path, server: Any, name: str = "index.html", attr
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body {{ font-family: serif; background: #fafafa; }} button {{ background: red !important; font-size: 40px; }}</style>
 </head><body><h1>区のお知らせ</h1><p>子育てについてはチャットでどうぞ。</p>{foot}
-<script src="{server.url}/widget.js" {attrs} defer></script></body></html>""",
+<script src="{server.url}/widget.js" data-title="台東区 子育てチャット" {attrs} defer></script></body></html>""",
         encoding="utf-8",
     )
     return name

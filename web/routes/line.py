@@ -196,7 +196,9 @@ def handle_event(app: FastAPI, event: Event) -> str:
         log.info("LINE unfollow (event %s)", event_id)
         return "unfollow"
     if isinstance(event, FollowEvent):
-        return channel.send(event_id, token, to, [line_render.polite("follow")])
+        bot = getattr(app.state, "bot", None)
+        ward = bot.generation.kb.ward if bot is not None else None
+        return channel.send(event_id, token, to, [line_render.polite("follow", ward=ward.name if ward else "区")])
     if not isinstance(event, MessageEvent):
         log.info("LINE event %s of type %s ignored", event_id, getattr(event, "type", "?"))
         return "ignored"

@@ -1,4 +1,4 @@
-/* 台東区 子育てチャット: the page script. No dependencies, no inline handlers (the CSP forbids them).
+/* 子育てチャット: the page script. No dependencies, no inline handlers (the CSP forbids them).
  * Everything the parent types or the bot answers goes into the page with textContent, never innerHTML. */
 (function () {
   "use strict";

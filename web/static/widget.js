@@ -1,4 +1,4 @@
-/* 台東区 子育てチャット widget. Paste on any page:
+/* 子育てチャット widget. Paste on any page:
  *   <script src="https://CHAT-SERVER/widget.js" defer></script>
  * It adds a chat button that opens the chat (CHAT-SERVER/embed) in an iframe. The button lives in a shadow root and
  * is styled through the CSSOM, so the host page's CSS neither changes it nor is changed by it, and a strict host
@@ -17,6 +17,7 @@
   if (!script || window.__kosodateWidget) return;
   window.__kosodateWidget = true;
   var origin = new URL(script.src, window.location.href).origin;
+  var TITLE = script.getAttribute("data-title") || "子育てチャット"; // e.g. data-title="台東区 子育てチャット"
   var LABEL_OPEN = "子育てチャットを開く";
   var LABEL_CLOSE = "子育てチャットを閉じる";
   var CLOSE_MESSAGE = "kosodate-chat:close"; // sent by the chat page in the iframe when Esc is pressed there
@@ -60,7 +61,7 @@
     });
     panel.id = "kosodate-chat-panel";
     panel.setAttribute("role", "dialog");
-    panel.setAttribute("aria-label", "台東区 子育てチャット");
+    panel.setAttribute("aria-label", TITLE);
 
     // a bar with its own close button: on a phone the panel covers the launcher, so it must close from inside
     var bar = css(document.createElement("div"), {
@@ -112,7 +113,7 @@
       if (!frame) {
         frame = css(document.createElement("iframe"), { width: "100%", border: "0", display: "block", flex: "1 1 auto", "min-height": "0" });
         frame.src = origin + "/embed";
-        frame.title = "台東区 子育てチャット";
+        frame.title = TITLE;
         frame.setAttribute("referrerpolicy", "strict-origin-when-cross-origin");
         panel.appendChild(frame);
       }
