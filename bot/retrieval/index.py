@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -337,6 +338,26 @@ class Indexer:
 # --- reading ------------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ChunkLayout:
+    """Which document each chunk belongs to, as arrays, so retrieval takes per-document maxima with numpy."""
+
+    doc_ids: list[str]  # document index -> id
+    doc_of_chunk: np.ndarray  # chunk index -> document index
+    order: np.ndarray  # chunk indices grouped by document
+    starts: np.ndarray  # document index -> first position in ``order``
+    ends: np.ndarray  # document index -> one past its last position in ``order``
+
+    @classmethod
+    def of(cls, chunks: list[Chunk]) -> ChunkLayout:
+        index: dict[str, int] = {}
+        doc_of_chunk = np.fromiter((index.setdefault(c.doc_id, len(index)) for c in chunks), np.int64, len(chunks))
+        order = np.argsort(doc_of_chunk, kind="stable")
+        counts = np.bincount(doc_of_chunk, minlength=len(index))
+        ends = np.cumsum(counts)
+        return cls(list(index), doc_of_chunk, order, ends - counts, ends)
+
+
 @dataclass
 class Generation:
     """One complete, immutable index generation, loaded for serving."""
@@ -374,6 +395,10 @@ class Generation:
         keyword = bm25s.BM25.load(str(path / "keyword"), show_progress=False, verbosity=0)
         store = VectorStore(StoreLocation.from_json(manifest["store"]))
         return cls(gen, path, manifest, kb, chunks, keyword, store, {c.id: i for i, c in enumerate(chunks)})
+
+    @cached_property
+    def layout(self) -> ChunkLayout:
+        return ChunkLayout.of(self.chunks)
 
     def close(self) -> None:
         """Release the vector store's resources once no request can still be reading this generation."""
