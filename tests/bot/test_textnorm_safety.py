@@ -91,3 +91,21 @@ def test_grounding_normalises_both_sides() -> None:
     assert {v.fact for v in bad} == {"20000円", "03-1111-2222"}
     assert check_grounded("3回です", src)[0].fact == "3回"  # 3歳 in the source does not ground 3回
     assert [v.fact for v in check_citations("a[1] b[2] c[3]", 2)] == ["[3]"]
+
+
+def test_ascii_digits_matches_a_per_character_conversion_over_all_of_unicode() -> None:
+    """ascii_digits skips the CJK and kana blocks without looking: no digit may live there."""
+    import unicodedata
+
+    from bot.text.textnorm import ascii_digits
+
+    def per_char(text: str) -> str:
+        return "".join(
+            str(unicodedata.digit(ch)) if ch.isdigit() and unicodedata.digit(ch, None) is not None else ch
+            for ch in text
+        )
+
+    cps = [cp for cp in range(0x80, 0x110000) if not 0xD800 <= cp <= 0xDFFF]
+    text = "".join(chr(cp) for cp in cps)
+    assert ascii_digits(text) == per_char(text)
+    assert ascii_digits("児童手当は月額１５，０００円、२४ か月") == "児童手当は月額15，000円、24 か月"
