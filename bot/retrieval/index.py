@@ -5,6 +5,7 @@ Layout under ``<data_dir>/index``::
     CURRENT                 the id of the generation that serves (replaced atomically with os.replace)
     gens/<id>/manifest.json embedder identity, document hashes, counts, where the vectors live
     gens/<id>/knowledge/    the exact knowledge files this generation was built from (answers quote these)
+    gens/<id>/knowledge.pickle  those files parsed (cold start reads this instead of parsing thousands of documents)
     gens/<id>/chunks.jsonl  chunk texts and metadata
     gens/<id>/vectors.npy   chunk vectors (+ vector_keys.json): the embedding cache for the next ingest
     gens/<id>/keyword/      the BM25 index (bm25s)
@@ -20,6 +21,7 @@ import fcntl
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -190,6 +192,36 @@ def build_keyword_index(chunks: list[Chunk], out_dir: Path) -> None:
     retriever.save(str(out_dir), show_progress=False)
 
 
+KNOWLEDGE_PICKLE = "knowledge.pickle"
+
+
+def _knowledge_key(built_for: date, stale_days: int) -> str:
+    """What a stored parse depends on: the date and staleness limit it was validated for, and the code of the
+    document model (a pickle from other model code is not read: the new code parses the files again)."""
+    h = hashlib.sha256(f"{built_for.isoformat()}|{stale_days}".encode())
+    for src in sorted((Path(__file__).resolve().parent.parent / "knowledge").glob("*.py")):
+        h.update(src.read_bytes())
+    return h.hexdigest()
+
+
+def _store_knowledge(gen_dir: Path, kb: KnowledgeBase, built_for: date, stale_days: int) -> None:
+    blob = {"key": _knowledge_key(built_for, stale_days), "kb": kb}
+    (gen_dir / KNOWLEDGE_PICKLE).write_bytes(pickle.dumps(blob, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _generation_knowledge(gen_dir: Path, built_for: date, stale_days: int) -> KnowledgeBase:
+    """The generation's knowledge as ingest parsed it; parsed again from its files when the stored parse is
+    missing (older generations), for other code or another staleness limit, or unreadable."""
+    try:
+        # our own file, written by ingest into the generation folder that nothing else writes
+        blob = pickle.loads((gen_dir / KNOWLEDGE_PICKLE).read_bytes())  # noqa: S301
+        if blob["key"] == _knowledge_key(built_for, stale_days) and isinstance(blob["kb"], KnowledgeBase):
+            return blob["kb"]  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001 - missing or from other code: the files are the truth
+        pass
+    return load_knowledge(gen_dir / "knowledge", built_for, stale_days)
+
+
 def validate(settings: Settings) -> KnowledgeBase:
     """Load and validate the configured knowledge folder (no index or embedder needed)."""
     return load_knowledge(settings.knowledge_dir, settings.current_date(), settings.stale_days)
@@ -272,6 +304,13 @@ class Indexer:
         tmp.mkdir()
         try:
             shutil.copytree(self.settings.knowledge_dir, tmp / "knowledge")
+            # parsed from the copy, as Generation.load would (the live folder may have changed since the check)
+            _store_knowledge(
+                tmp,
+                load_knowledge(tmp / "knowledge", today, self.settings.stale_days),
+                today,
+                self.settings.stale_days,
+            )
             with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
                 for c in chunks:
                     f.write(json.dumps(asdict(c) | {"key": c.key}, ensure_ascii=False) + "\n")
@@ -385,7 +424,7 @@ class Generation:
                 f"index {gen} was built with {manifest['embedder']} but BOT_EMBEDDER gives {embedder.identity}: "
                 "run 'python ingest.py --rebuild'"
             )
-        kb = load_knowledge(path / "knowledge", date.fromisoformat(manifest["built_for"]), settings.stale_days)
+        kb = _generation_knowledge(path, date.fromisoformat(manifest["built_for"]), settings.stale_days)
         chunks = []
         with open(path / "chunks.jsonl", encoding="utf-8") as f:
             for line in f:
