@@ -24,6 +24,7 @@ import os
 import pickle
 import shutil
 import time
+from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -186,7 +187,9 @@ def build_keyword_index(chunks: list[Chunk], out_dir: Path) -> None:
     from bot.text.jatext import keyword_terms
 
     vocab: dict[str, int] = {}
-    ids = [[vocab.setdefault(t, len(vocab)) for t in keyword_terms(c.keyword_text)] for c in chunks]
+    # 4-byte ids instead of lists of pointers: ~300 terms a chunk is 15 million ids at 50,000 chunks (bm25s only
+    # iterates them and takes their length)
+    ids = [array("i", [vocab.setdefault(t, len(vocab)) for t in keyword_terms(c.keyword_text)]) for c in chunks]
     retriever = bm25s.BM25()
     retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
     retriever.save(str(out_dir), show_progress=False)
@@ -258,12 +261,9 @@ class Indexer:
             shutil.rmtree(stale, ignore_errors=True)
         old_gen = current_generation(self.index_dir)
         old_manifest: dict[str, Any] = {}
-        cache: dict[str, np.ndarray] = {}
         if old_gen and not rebuild:
             old_manifest = json.loads((gens / old_gen / "manifest.json").read_text())
-            if old_manifest.get("embedder") == self.embedder.identity:
-                cache = _load_vector_cache(gens / old_gen)
-            else:
+            if old_manifest.get("embedder") != self.embedder.identity:
                 old_manifest = {}
 
         active = sorted(kb.active(today), key=lambda p: p.id)
@@ -285,6 +285,44 @@ class Indexer:
             for c in chunk_procedure(p, self.settings.chunk_tokens, lambda s: count_tokens(s, cache_dir))
         ]
         report.chunks = len(chunks)
+        gen = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        report.generation = gen
+        tmp = gens / f".tmp-{gen}"
+        final = gens / gen
+        tmp.mkdir()
+        try:
+            # The keyword index first, while neither the vectors nor the embedding model are in memory: building it
+            # is the ingest's peak (bm25s holds every chunk's terms), and it does not need them.
+            progress("keyword", 0, 1)
+            build_keyword_index(chunks, tmp / "keyword")
+            progress("keyword", 1, 1)
+            self._publish(active, chunks, report, old_manifest, old_gen, today, tmp, final, progress)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if self.settings.chroma_host:
+                leftover = VectorStore(_location(self.settings, final, gen))
+                leftover.drop()
+                leftover.close()
+            raise
+        _write_atomic(self.index_dir / "CURRENT", gen)
+        self._collect_garbage(gen)
+        return report
+
+    def _publish(
+        self,
+        active: list[Procedure],
+        chunks: list[Chunk],
+        report: IngestReport,
+        old_manifest: dict[str, Any],
+        old_gen: str | None,
+        today: date,
+        tmp: Path,
+        final: Path,
+        progress: Progress,
+    ) -> None:
+        """Embed what the cache lacks, then write everything else of the generation into ``tmp`` and rename it."""
+        gen = report.generation
+        cache = _load_vector_cache(self.index_dir / "gens" / old_gen) if old_manifest and old_gen else {}
         todo = [c for c in chunks if c.key not in cache]
         done = 0
         progress("embed", 0, len(todo))
@@ -296,67 +334,52 @@ class Indexer:
             done += len(batch)
             progress("embed", done, len(todo))
         report.embedded = len(todo)
-
-        gen = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        report.generation = gen
-        tmp = gens / f".tmp-{gen}"
-        final = gens / gen
-        tmp.mkdir()
-        try:
-            shutil.copytree(self.settings.knowledge_dir, tmp / "knowledge")
-            # parsed from the copy, as Generation.load would (the live folder may have changed since the check)
-            _store_knowledge(
-                tmp,
-                load_knowledge(tmp / "knowledge", today, self.settings.stale_days),
-                today,
-                self.settings.stale_days,
-            )
-            with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
-                for c in chunks:
-                    f.write(json.dumps(asdict(c) | {"key": c.key}, ensure_ascii=False) + "\n")
-            keys = [c.key for c in chunks]
-            vectors = np.vstack([cache[k] for k in keys]) if chunks else np.zeros((0, self.embedder.dimension))
-            np.save(tmp / "vectors.npy", vectors.astype(np.float32))
-            (tmp / "vector_keys.json").write_text(json.dumps(keys))
-            progress("keyword", 0, 1)
-            build_keyword_index(chunks, tmp / "keyword")
-            progress("keyword", 1, 1)
-            # The manifest names the final folder; the embedded store is written in tmp and renamed with it.
-            location = _location(self.settings, final, gen)
-            progress("store", 0, len(chunks))
-            if self.settings.chroma_host:
-                store = VectorStore(location)
-            else:
-                store = VectorStore(StoreLocation(location.collection, path=str(tmp / "chroma")))
-            store.create()
-            store.add(
-                [c.id for c in chunks],
-                vectors,
-                [{"doc_id": c.doc_id, "heading": c.heading} for c in chunks],
-            )
-            progress("store", len(chunks), len(chunks))
-            manifest = {
-                "generation": gen,
-                "created": datetime.now(UTC).isoformat(),
-                "embedder": self.embedder.identity,
-                "docs": {p.id: p.content_hash for p in active},
-                "chunks": len(chunks),
-                "built_for": today.isoformat(),
-                "store": location.to_json(),
-            }
-            _write_atomic(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
-            store.close()  # before the folder is renamed: the writing client must not outlive its path
-            os.rename(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if self.settings.chroma_host:
-                leftover = VectorStore(_location(self.settings, final, gen))
-                leftover.drop()
-                leftover.close()
-            raise
-        _write_atomic(self.index_dir / "CURRENT", gen)
-        self._collect_garbage(gen)
-        return report
+        shutil.copytree(self.settings.knowledge_dir, tmp / "knowledge")
+        # parsed from the copy, as Generation.load would (the live folder may have changed since the check)
+        _store_knowledge(
+            tmp,
+            load_knowledge(tmp / "knowledge", today, self.settings.stale_days),
+            today,
+            self.settings.stale_days,
+        )
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+            for c in chunks:
+                f.write(json.dumps(asdict(c) | {"key": c.key}, ensure_ascii=False) + "\n")
+        keys = [c.key for c in chunks]
+        # filled in place and the cache dropped: one float32 copy of the vectors, not three
+        dim = len(cache[keys[0]]) if keys else self.embedder.dimension
+        vectors = np.empty((len(keys), dim), dtype=np.float32)
+        for i, k in enumerate(keys):
+            vectors[i] = cache[k]
+        cache.clear()
+        np.save(tmp / "vectors.npy", vectors)
+        (tmp / "vector_keys.json").write_text(json.dumps(keys))
+        # The manifest names the final folder; the embedded store is written in tmp and renamed with it.
+        location = _location(self.settings, final, gen)
+        progress("store", 0, len(chunks))
+        if self.settings.chroma_host:
+            store = VectorStore(location)
+        else:
+            store = VectorStore(StoreLocation(location.collection, path=str(tmp / "chroma")))
+        store.create()
+        store.add(
+            [c.id for c in chunks],
+            vectors,
+            [{"doc_id": c.doc_id, "heading": c.heading} for c in chunks],
+        )
+        progress("store", len(chunks), len(chunks))
+        manifest = {
+            "generation": gen,
+            "created": datetime.now(UTC).isoformat(),
+            "embedder": self.embedder.identity,
+            "docs": {p.id: p.content_hash for p in active},
+            "chunks": len(chunks),
+            "built_for": today.isoformat(),
+            "store": location.to_json(),
+        }
+        _write_atomic(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
+        store.close()  # before the folder is renamed: the writing client must not outlive its path
+        os.rename(tmp, final)
 
     def _collect_garbage(self, keep_gen: str) -> None:
         gens = sorted(p for p in (self.index_dir / "gens").iterdir() if not p.name.startswith("."))
