@@ -232,7 +232,12 @@ def first_sentence(text: str) -> str:
     return parts[0].strip() if parts else line
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (the wheels are): the pure-Python one made cold start at 50,000
+# chunks take 20 s (issue 15). Same safe constructor and resolvers either way.
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     """SafeLoader that keeps dates as strings, so a bad date is reported by our validator with its line."""
 
 
@@ -242,8 +247,18 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+def _compose_load(text: str) -> tuple[yaml.Node | None, Any]:
+    """Parse once: the node tree (for line numbers) and the data built from it."""
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
+
+
 def _load(text: str) -> Any:
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    return _compose_load(text)[1]
 
 
 # --- YAML with line numbers ---------------------------------------------------------------------------------------
@@ -322,31 +337,36 @@ MAX_DOCUMENT_BYTES = 200_000  # ~ 100 pages of Japanese; an 8 MB document became
 
 
 def parse_procedure(path: Path, rel: str, problems: list[Problem]) -> Procedure | None:
+    return _parse_procedure(path, rel, problems)[0]
+
+
+def _parse_procedure(path: Path, rel: str, problems: list[Problem]) -> tuple[Procedure | None, dict[str, int]]:
+    """The procedure (None when it has errors) and the 1-based line of each front-matter key."""
     if path.is_symlink():
         # a link could pull any file of the server (outside knowledge/) into the index and the admin editor
         problems.append(Problem(rel, 1, "is a symbolic link: put the document itself in procedures/"))
-        return None
+        return None, {}
     size = path.stat().st_size
     if size > MAX_DOCUMENT_BYTES:
         problems.append(Problem(rel, 1, f"is {size:,} bytes, over the {MAX_DOCUMENT_BYTES:,}-byte limit: split it"))
-        return None
+        return None, {}
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         problems.append(Problem(rel, 1, f"not valid UTF-8 ({e.reason} at byte {e.start})"))
-        return None
+        return None, {}
     try:
         fm_text, body, body_line = split_front_matter(text)
-        node = yaml.compose(fm_text)
-        meta = _load(fm_text) or {}
+        node, meta = _compose_load(fm_text)
+        meta = meta or {}
     except (ValueError, yaml.YAMLError) as e:
         line = getattr(getattr(e, "problem_mark", None), "line", 0) + 2 if hasattr(e, "problem_mark") else 1
         msg = str(e).splitlines()[0] if not hasattr(e, "problem") else f"invalid YAML: {e.problem}"
         problems.append(Problem(rel, line, msg))
-        return None
+        return None, {}
     if not isinstance(meta, dict):
         problems.append(Problem(rel, 2, "front matter must be a YAML mapping"))
-        return None
+        return None, {}
     lines = {k: v + 2 for k, v in _node_lines(node).items()}  # +1 for the '---' line, +1 for 1-based
     start = len(problems)
 
@@ -398,9 +418,9 @@ def parse_procedure(path: Path, rel: str, problems: list[Problem]) -> Procedure 
     japanese = "\n".join([str(meta.get("title") or ""), body])
     translations = _parse_translations(meta.get("i18n"), japanese, lambda msg: err("i18n", msg))
     if any(p.level == "error" for p in problems[start:]):
-        return None
+        return None, lines
     assert dates["checked"] is not None
-    return Procedure(
+    proc = Procedure(
         id=pid,
         title=str(meta["title"]).strip(),
         category=str(category),
@@ -420,6 +440,7 @@ def parse_procedure(path: Path, rel: str, problems: list[Problem]) -> Procedure 
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         translations=translations,
     )
+    return proc, lines
 
 
 def _parse_sources(value: Any, err: Any) -> tuple[Source, ...]:
@@ -461,7 +482,11 @@ def _parse_sources(value: Any, err: Any) -> tuple[Source, ...]:
 
 
 def check_publishers(
-    procedures: dict[str, Procedure], ward: WardProfile | None, directory: Path, problems: list[Problem]
+    procedures: dict[str, Procedure],
+    ward: WardProfile | None,
+    directory: Path,
+    problems: list[Problem],
+    key_lines: dict[str, dict[str, int]] | None = None,
 ) -> None:
     """A declared publisher must agree with the host wherever the host decides it: a page on a government host is
     that government's, and only a government host may be declared official. Among the rest (related bodies,
@@ -475,7 +500,12 @@ def check_publishers(
                 continue
             by_host = publisher_type(s.url, hosts, councillors)
             if (s.publisher in OFFICIAL or by_host in OFFICIAL) and s.publisher != by_host:
-                line = _front_matter_lines(directory.parent / proc.path).get("source_urls", 2)
+                lines = (
+                    key_lines[proc.id]
+                    if key_lines and proc.id in key_lines
+                    else _front_matter_lines(directory.parent / proc.path)
+                )
+                line = lines.get("source_urls", 2)
                 problems.append(
                     Problem(proc.path, line, f"source {s.url} is declared '{s.publisher}' but its host is '{by_host}'")
                 )
@@ -522,8 +552,8 @@ def _load_yaml_list(path: Path, rel: str, key: str, problems: list[Problem]) -> 
         return []
     try:
         text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text)
-        data = _load(text) or {}
+        node, data = _compose_load(text)
+        data = data or {}
     except UnicodeDecodeError as e:
         problems.append(Problem(rel, 1, f"not valid UTF-8 ({e.reason})"))
         return []
@@ -663,15 +693,16 @@ def load_knowledge(directory: Path, today: date, stale_days: int = 365) -> Knowl
     if not files:
         problems.append(Problem(rel(proc_dir), 1, "no procedure documents (*.md) found"))
     alias_owner: dict[str, str] = {}
+    key_lines: dict[str, dict[str, int]] = {}  # procedure id -> front-matter key -> line (each file is parsed once)
     for path in files:
         r = rel(path)
-        proc = parse_procedure(path, r, problems)
+        proc, fm_lines = _parse_procedure(path, r, problems)
         if proc is None:
             continue
         if proc.id in procedures:
             problems.append(Problem(r, 2, f"duplicate id '{proc.id}' (also in {procedures[proc.id].path})"))
             continue
-        fm_lines = _front_matter_lines(path)
+        key_lines[proc.id] = fm_lines
         if proc.office and proc.office not in offices:
             problems.append(Problem(r, fm_lines.get("office", 2), f"unknown office id '{proc.office}'"))
         for fid in proc.forms:
@@ -717,13 +748,13 @@ def load_knowledge(directory: Path, today: date, stale_days: int = 365) -> Knowl
     from bot.knowledge.ward import WARD_FILE, load_ward  # bot.knowledge.ward reads this module's types
 
     ward = load_ward(directory, rel(directory / WARD_FILE), procedures, offices, problems)
-    check_publishers(procedures, ward, directory, problems)
+    check_publishers(procedures, ward, directory, problems, key_lines)
     return KnowledgeBase(procedures=procedures, offices=offices, forms=forms, problems=problems, ward=ward)
 
 
 def _front_matter_lines(path: Path) -> dict[str, int]:
     try:
         fm_text, _, _ = split_front_matter(path.read_text(encoding="utf-8"))
-        return {k: v + 2 for k, v in _node_lines(yaml.compose(fm_text)).items()}
+        return {k: v + 2 for k, v in _node_lines(_compose_load(fm_text)[0]).items()}
     except (ValueError, yaml.YAMLError):
         return {}

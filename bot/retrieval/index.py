@@ -5,6 +5,7 @@ Layout under ``<data_dir>/index``::
     CURRENT                 the id of the generation that serves (replaced atomically with os.replace)
     gens/<id>/manifest.json embedder identity, document hashes, counts, where the vectors live
     gens/<id>/knowledge/    the exact knowledge files this generation was built from (answers quote these)
+    gens/<id>/knowledge.pickle  those files parsed (cold start reads this instead of parsing thousands of documents)
     gens/<id>/chunks.jsonl  chunk texts and metadata
     gens/<id>/vectors.npy   chunk vectors (+ vector_keys.json): the embedding cache for the next ingest
     gens/<id>/keyword/      the BM25 index (bm25s)
@@ -20,12 +21,15 @@ import fcntl
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import time
+from array import array
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -183,10 +187,42 @@ def build_keyword_index(chunks: list[Chunk], out_dir: Path) -> None:
     from bot.text.jatext import keyword_terms
 
     vocab: dict[str, int] = {}
-    ids = [[vocab.setdefault(t, len(vocab)) for t in keyword_terms(c.keyword_text)] for c in chunks]
+    # 4-byte ids instead of lists of pointers: ~300 terms a chunk is 15 million ids at 50,000 chunks (bm25s only
+    # iterates them and takes their length)
+    ids = [array("i", [vocab.setdefault(t, len(vocab)) for t in keyword_terms(c.keyword_text)]) for c in chunks]
     retriever = bm25s.BM25()
     retriever.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
     retriever.save(str(out_dir), show_progress=False)
+
+
+KNOWLEDGE_PICKLE = "knowledge.pickle"
+
+
+def _knowledge_key(built_for: date, stale_days: int) -> str:
+    """What a stored parse depends on: the date and staleness limit it was validated for, and the code of the
+    document model (a pickle from other model code is not read: the new code parses the files again)."""
+    h = hashlib.sha256(f"{built_for.isoformat()}|{stale_days}".encode())
+    for src in sorted((Path(__file__).resolve().parent.parent / "knowledge").glob("*.py")):
+        h.update(src.read_bytes())
+    return h.hexdigest()
+
+
+def _store_knowledge(gen_dir: Path, kb: KnowledgeBase, built_for: date, stale_days: int) -> None:
+    blob = {"key": _knowledge_key(built_for, stale_days), "kb": kb}
+    (gen_dir / KNOWLEDGE_PICKLE).write_bytes(pickle.dumps(blob, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _generation_knowledge(gen_dir: Path, built_for: date, stale_days: int) -> KnowledgeBase:
+    """The generation's knowledge as ingest parsed it; parsed again from its files when the stored parse is
+    missing (older generations), for other code or another staleness limit, or unreadable."""
+    try:
+        # our own file, written by ingest into the generation folder that nothing else writes
+        blob = pickle.loads((gen_dir / KNOWLEDGE_PICKLE).read_bytes())  # noqa: S301
+        if blob["key"] == _knowledge_key(built_for, stale_days) and isinstance(blob["kb"], KnowledgeBase):
+            return blob["kb"]  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001 - missing or from other code: the files are the truth
+        pass
+    return load_knowledge(gen_dir / "knowledge", built_for, stale_days)
 
 
 def validate(settings: Settings) -> KnowledgeBase:
@@ -225,12 +261,9 @@ class Indexer:
             shutil.rmtree(stale, ignore_errors=True)
         old_gen = current_generation(self.index_dir)
         old_manifest: dict[str, Any] = {}
-        cache: dict[str, np.ndarray] = {}
         if old_gen and not rebuild:
             old_manifest = json.loads((gens / old_gen / "manifest.json").read_text())
-            if old_manifest.get("embedder") == self.embedder.identity:
-                cache = _load_vector_cache(gens / old_gen)
-            else:
+            if old_manifest.get("embedder") != self.embedder.identity:
                 old_manifest = {}
 
         active = sorted(kb.active(today), key=lambda p: p.id)
@@ -252,6 +285,44 @@ class Indexer:
             for c in chunk_procedure(p, self.settings.chunk_tokens, lambda s: count_tokens(s, cache_dir))
         ]
         report.chunks = len(chunks)
+        gen = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+        report.generation = gen
+        tmp = gens / f".tmp-{gen}"
+        final = gens / gen
+        tmp.mkdir()
+        try:
+            # The keyword index first, while neither the vectors nor the embedding model are in memory: building it
+            # is the ingest's peak (bm25s holds every chunk's terms), and it does not need them.
+            progress("keyword", 0, 1)
+            build_keyword_index(chunks, tmp / "keyword")
+            progress("keyword", 1, 1)
+            self._publish(active, chunks, report, old_manifest, old_gen, today, tmp, final, progress)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if self.settings.chroma_host:
+                leftover = VectorStore(_location(self.settings, final, gen))
+                leftover.drop()
+                leftover.close()
+            raise
+        _write_atomic(self.index_dir / "CURRENT", gen)
+        self._collect_garbage(gen)
+        return report
+
+    def _publish(
+        self,
+        active: list[Procedure],
+        chunks: list[Chunk],
+        report: IngestReport,
+        old_manifest: dict[str, Any],
+        old_gen: str | None,
+        today: date,
+        tmp: Path,
+        final: Path,
+        progress: Progress,
+    ) -> None:
+        """Embed what the cache lacks, then write everything else of the generation into ``tmp`` and rename it."""
+        gen = report.generation
+        cache = _load_vector_cache(self.index_dir / "gens" / old_gen) if old_manifest and old_gen else {}
         todo = [c for c in chunks if c.key not in cache]
         done = 0
         progress("embed", 0, len(todo))
@@ -263,60 +334,52 @@ class Indexer:
             done += len(batch)
             progress("embed", done, len(todo))
         report.embedded = len(todo)
-
-        gen = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        report.generation = gen
-        tmp = gens / f".tmp-{gen}"
-        final = gens / gen
-        tmp.mkdir()
-        try:
-            shutil.copytree(self.settings.knowledge_dir, tmp / "knowledge")
-            with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
-                for c in chunks:
-                    f.write(json.dumps(asdict(c) | {"key": c.key}, ensure_ascii=False) + "\n")
-            keys = [c.key for c in chunks]
-            vectors = np.vstack([cache[k] for k in keys]) if chunks else np.zeros((0, self.embedder.dimension))
-            np.save(tmp / "vectors.npy", vectors.astype(np.float32))
-            (tmp / "vector_keys.json").write_text(json.dumps(keys))
-            progress("keyword", 0, 1)
-            build_keyword_index(chunks, tmp / "keyword")
-            progress("keyword", 1, 1)
-            # The manifest names the final folder; the embedded store is written in tmp and renamed with it.
-            location = _location(self.settings, final, gen)
-            progress("store", 0, len(chunks))
-            if self.settings.chroma_host:
-                store = VectorStore(location)
-            else:
-                store = VectorStore(StoreLocation(location.collection, path=str(tmp / "chroma")))
-            store.create()
-            store.add(
-                [c.id for c in chunks],
-                vectors,
-                [{"doc_id": c.doc_id, "heading": c.heading} for c in chunks],
-            )
-            progress("store", len(chunks), len(chunks))
-            manifest = {
-                "generation": gen,
-                "created": datetime.now(UTC).isoformat(),
-                "embedder": self.embedder.identity,
-                "docs": {p.id: p.content_hash for p in active},
-                "chunks": len(chunks),
-                "built_for": today.isoformat(),
-                "store": location.to_json(),
-            }
-            _write_atomic(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
-            store.close()  # before the folder is renamed: the writing client must not outlive its path
-            os.rename(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if self.settings.chroma_host:
-                leftover = VectorStore(_location(self.settings, final, gen))
-                leftover.drop()
-                leftover.close()
-            raise
-        _write_atomic(self.index_dir / "CURRENT", gen)
-        self._collect_garbage(gen)
-        return report
+        shutil.copytree(self.settings.knowledge_dir, tmp / "knowledge")
+        # parsed from the copy, as Generation.load would (the live folder may have changed since the check)
+        _store_knowledge(
+            tmp,
+            load_knowledge(tmp / "knowledge", today, self.settings.stale_days),
+            today,
+            self.settings.stale_days,
+        )
+        with open(tmp / "chunks.jsonl", "w", encoding="utf-8") as f:
+            for c in chunks:
+                f.write(json.dumps(asdict(c) | {"key": c.key}, ensure_ascii=False) + "\n")
+        keys = [c.key for c in chunks]
+        # filled in place and the cache dropped: one float32 copy of the vectors, not three
+        dim = len(cache[keys[0]]) if keys else self.embedder.dimension
+        vectors = np.empty((len(keys), dim), dtype=np.float32)
+        for i, k in enumerate(keys):
+            vectors[i] = cache[k]
+        cache.clear()
+        np.save(tmp / "vectors.npy", vectors)
+        (tmp / "vector_keys.json").write_text(json.dumps(keys))
+        # The manifest names the final folder; the embedded store is written in tmp and renamed with it.
+        location = _location(self.settings, final, gen)
+        progress("store", 0, len(chunks))
+        if self.settings.chroma_host:
+            store = VectorStore(location)
+        else:
+            store = VectorStore(StoreLocation(location.collection, path=str(tmp / "chroma")))
+        store.create()
+        store.add(
+            [c.id for c in chunks],
+            vectors,
+            [{"doc_id": c.doc_id, "heading": c.heading} for c in chunks],
+        )
+        progress("store", len(chunks), len(chunks))
+        manifest = {
+            "generation": gen,
+            "created": datetime.now(UTC).isoformat(),
+            "embedder": self.embedder.identity,
+            "docs": {p.id: p.content_hash for p in active},
+            "chunks": len(chunks),
+            "built_for": today.isoformat(),
+            "store": location.to_json(),
+        }
+        _write_atomic(tmp / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
+        store.close()  # before the folder is renamed: the writing client must not outlive its path
+        os.rename(tmp, final)
 
     def _collect_garbage(self, keep_gen: str) -> None:
         gens = sorted(p for p in (self.index_dir / "gens").iterdir() if not p.name.startswith("."))
@@ -335,6 +398,26 @@ class Indexer:
 
 
 # --- reading ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChunkLayout:
+    """Which document each chunk belongs to, as arrays, so retrieval takes per-document maxima with numpy."""
+
+    doc_ids: list[str]  # document index -> id
+    doc_of_chunk: np.ndarray  # chunk index -> document index
+    order: np.ndarray  # chunk indices grouped by document
+    starts: np.ndarray  # document index -> first position in ``order``
+    ends: np.ndarray  # document index -> one past its last position in ``order``
+
+    @classmethod
+    def of(cls, chunks: list[Chunk]) -> ChunkLayout:
+        index: dict[str, int] = {}
+        doc_of_chunk = np.fromiter((index.setdefault(c.doc_id, len(index)) for c in chunks), np.int64, len(chunks))
+        order = np.argsort(doc_of_chunk, kind="stable")
+        counts = np.bincount(doc_of_chunk, minlength=len(index))
+        ends = np.cumsum(counts)
+        return cls(list(index), doc_of_chunk, order, ends - counts, ends)
 
 
 @dataclass
@@ -364,7 +447,7 @@ class Generation:
                 f"index {gen} was built with {manifest['embedder']} but BOT_EMBEDDER gives {embedder.identity}: "
                 "run 'python ingest.py --rebuild'"
             )
-        kb = load_knowledge(path / "knowledge", date.fromisoformat(manifest["built_for"]), settings.stale_days)
+        kb = _generation_knowledge(path, date.fromisoformat(manifest["built_for"]), settings.stale_days)
         chunks = []
         with open(path / "chunks.jsonl", encoding="utf-8") as f:
             for line in f:
@@ -374,6 +457,10 @@ class Generation:
         keyword = bm25s.BM25.load(str(path / "keyword"), show_progress=False, verbosity=0)
         store = VectorStore(StoreLocation.from_json(manifest["store"]))
         return cls(gen, path, manifest, kb, chunks, keyword, store, {c.id: i for i, c in enumerate(chunks)})
+
+    @cached_property
+    def layout(self) -> ChunkLayout:
+        return ChunkLayout.of(self.chunks)
 
     def close(self) -> None:
         """Release the vector store's resources once no request can still be reading this generation."""

@@ -205,3 +205,27 @@ def test_index_swaps_release_old_generations(knowledge_copy: Path, tmp_path: Pat
         assert bot.ask("児童手当はいくら?").kind.value == "answer"
     open_here = [k for k in SharedSystemClient._identifier_to_system if str(tmp_path) in k]
     assert len(open_here) <= 2, open_here  # the serving generation and the one just replaced
+
+
+def test_a_generation_serves_the_knowledge_ingest_parsed_and_parses_again_when_that_cannot_be_trusted(
+    tmp_path: Path, knowledge_copy: Path
+) -> None:
+    from datetime import date
+
+    from bot.knowledge import load_knowledge
+    from bot.retrieval.index import KNOWLEDGE_PICKLE, _generation_knowledge, _store_knowledge
+
+    gen_dir = tmp_path / "gen"
+    shutil.copytree(knowledge_copy, gen_dir / "knowledge")
+    built_for = date(2026, 12, 2)
+    parsed = load_knowledge(gen_dir / "knowledge", built_for, 365)
+    _store_knowledge(gen_dir, parsed, built_for, 365)
+    # the stored parse is what serves: a document edited after ingest is not re-read...
+    doc = gen_dir / "knowledge" / "procedures" / "jidou-teate.md"
+    doc.write_text(doc.read_text(encoding="utf-8").replace("title: ", "title: 改", 1), encoding="utf-8")
+    stored = _generation_knowledge(gen_dir, built_for, 365)
+    assert stored == parsed and stored.procedures["jidou-teate"].title == parsed.procedures["jidou-teate"].title
+    # ...but another staleness limit, or a damaged file, means parsing the files again
+    assert _generation_knowledge(gen_dir, built_for, 30).procedures["jidou-teate"].title.startswith("改")
+    (gen_dir / KNOWLEDGE_PICKLE).write_bytes(b"not a pickle")
+    assert _generation_knowledge(gen_dir, built_for, 365).procedures["jidou-teate"].title.startswith("改")

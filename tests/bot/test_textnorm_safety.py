@@ -104,3 +104,21 @@ def test_a_diagnosis_cue_inside_a_service_name_is_not_a_diagnosis_request() -> N
     assert (
         detect_out_of_scope("予防接種のあと発疹が出ました、何の病気ですか", service_names=names) is OutOfScope.DIAGNOSIS
     )
+
+
+def test_ascii_digits_matches_a_per_character_conversion_over_all_of_unicode() -> None:
+    """ascii_digits skips the CJK and kana blocks without looking: no digit may live there."""
+    import unicodedata
+
+    from bot.text.textnorm import ascii_digits
+
+    def per_char(text: str) -> str:
+        return "".join(
+            str(unicodedata.digit(ch)) if ch.isdigit() and unicodedata.digit(ch, None) is not None else ch
+            for ch in text
+        )
+
+    cps = [cp for cp in range(0x80, 0x110000) if not 0xD800 <= cp <= 0xDFFF]
+    text = "".join(chr(cp) for cp in cps)
+    assert ascii_digits(text) == per_char(text)
+    assert ascii_digits("児童手当は月額１５，０００円、२४ か月") == "児童手当は月額15，000円、24 か月"
