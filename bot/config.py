@@ -30,6 +30,14 @@ class Settings(BaseSettings):
     embedder_threads: int = Field(1, ge=1, le=64, description="CPU threads one embedding call may use.")
     embedder_query_prefix: str = Field("", description="Prefix added to queries (e.g. '検索クエリ: ' for ruri-v3).")
     embedder_document_prefix: str = Field("", description="Prefix added to documents (e.g. '検索文書: ').")
+    second_embedder: str = Field(
+        "e5-small",
+        description="Registered embedder for the languages the first covers poorly (empty: none); it ranks their "
+        "questions against each document's names and summaries.",
+    )
+    second_embedder_langs: list[str] = Field(
+        ["ko", "vi", "ne", "ne-Latn", "tl", "pt"], description="Message languages ranked by the second embedder."
+    )
 
     chroma_host: str | None = Field(
         None,

@@ -20,6 +20,7 @@ from bot.knowledge import KnowledgeBase
 from bot.retrieval.embeddings import EmbeddingModel, get_embedder
 from bot.retrieval.index import Generation, Indexer, current_generation
 from bot.retrieval.retrieve import Retriever
+from bot.retrieval.second_leg import SecondLeg
 
 log = logging.getLogger("bot")
 
@@ -37,7 +38,7 @@ class Bot:
         self._lock = threading.Lock()
         self.generation = Generation.load(settings, self.embedder)
         self._retired: Generation | None = None
-        self.retriever = Retriever(self.generation, self.embedder, settings.dense_weight)
+        self.retriever = Retriever(self.generation, self.embedder, settings.dense_weight, second=SecondLeg(settings))
         self.answerer = Answerer(self.retriever)
         self.curated: CuratedSource | None = None  # set by the web app; checked before the composed answer
         self.llm = None

@@ -270,7 +270,7 @@ class Answerer:
         prev_topic = next((t.topic for t in reversed(history) if t.topic and t.topic in kb.procedures), None)
         if q.topicless and prev_topic:
             return self._compose(q, kb.procedures[prev_topic], None, "follow-up on the previous topic")
-        retrieval = self.retriever.search(self._search_text(q), generation=gen)
+        retrieval = self.retriever.search(self._search_text(q), generation=gen, lang=q.lang)
         cands = retrieval.candidates
         debug = [c.to_json() for c in cands[:5]]
         if prev_topic and self._continues(q, prev_topic, cands):

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,6 +43,9 @@ from bot.retrieval.store import COLLECTION_PREFIX, StoreLocation, VectorStore
 TITLE_HEADING = "__title__"
 I18N_HEADING = "__i18n__"  # a document's names and summary in another language (found by a question in that language)
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+if TYPE_CHECKING:
+    from bot.retrieval.second_leg import SecondVectors
 
 
 class IndexNotReady(RuntimeError):
@@ -334,6 +337,9 @@ class Indexer:
             done += len(batch)
             progress("embed", done, len(todo))
         report.embedded = len(todo)
+        from bot.retrieval.second_leg import SecondLeg
+
+        SecondLeg(self.settings).build(chunks, tmp, self.index_dir / "gens" / old_gen if old_gen else None)
         shutil.copytree(self.settings.knowledge_dir, tmp / "knowledge")
         # parsed from the copy, as Generation.load would (the live folder may have changed since the check)
         _store_knowledge(
@@ -461,6 +467,13 @@ class Generation:
     @cached_property
     def layout(self) -> ChunkLayout:
         return ChunkLayout.of(self.chunks)
+
+    @cached_property
+    def second(self) -> SecondVectors | None:
+        """The second dense leg's vectors (bot.retrieval.second_leg), or None when the generation has none."""
+        from bot.retrieval.second_leg import SecondVectors
+
+        return SecondVectors.load(self.path)
 
     def close(self) -> None:
         """Release the vector store's resources once no request can still be reading this generation."""

@@ -7,6 +7,7 @@ keyword leg only, because dense models fail on hiragana-only input (hit@1 .05–
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 
@@ -14,8 +15,11 @@ import numpy as np
 
 from bot.retrieval.embeddings import EmbeddingModel
 from bot.retrieval.index import I18N_HEADING, TITLE_HEADING, Generation
+from bot.retrieval.second_leg import SecondLeg
 from bot.text.jatext import keyword_terms
 from bot.text.textnorm import has_kanji, normalize_query
+
+log = logging.getLogger("bot.retrieval")
 
 # Keyword terms in more than this share of the chunks do not score. Chosen on the dev sets and the JSQuAD dev half
 # (hit@1 with the hybrid unchanged at 0.3 on all four; 0.2 lost 0.008 on evals/questions.jsonl): at 50,000 chunks it
@@ -89,10 +93,12 @@ class Retriever:
     """Searches one index generation. ``generation`` can be swapped atomically by the owner."""
 
     def __init__(
-        self, generation: Generation, embedder: EmbeddingModel, dense_weight: float = 0.35, max_df: float = MAX_DF
-    ):
+        self, generation: Generation, embedder: EmbeddingModel, dense_weight: float = 0.35, max_df: float = MAX_DF,
+        second: SecondLeg | None = None,
+    ):  # fmt: skip
         self.generation = generation
         self.embedder = embedder
+        self.second = second
         self.dense_weight = dense_weight
         self.max_df = max_df  # keyword terms in more than this share of the chunks do not score (see _keyword)
         self._lock = threading.Lock()
@@ -101,7 +107,10 @@ class Retriever:
         with self._lock:
             self.generation = generation
 
-    def search(self, query: str, k: int = 8, legs: str = "hybrid", generation: Generation | None = None) -> Retrieval:
+    def search(self, query: str, k: int = 8, legs: str = "hybrid", generation: Generation | None = None,
+               lang: str | None = None) -> Retrieval:  # fmt: skip
+        """``lang``: the message's language; where the second dense leg covers it (bot.retrieval.second_leg), that
+        leg's ranking replaces the first's in the fusion (the first's raw similarity is still reported)."""
         # one reference for the whole search (the caller's, when it pinned one): a concurrent swap cannot mix them
         gen = generation or self.generation
         lay = gen.layout
@@ -124,6 +133,8 @@ class Retriever:
         in_kw = doc_kw > 0
         kw_n = _minmax_masked(doc_kw, in_kw)
         dn_n = _minmax_masked(np.maximum(doc_dense, 0.0), in_dense)
+        if use_dense and self.second is not None and self.second.applies(lang) and gen.second is not None:
+            dn_n, in_dense = self._second_leg(gen, query, k * 6, dn_n, in_dense)
         coverage = kw.doc_found / kw.total_weight if kw.total_weight > 0 else np.zeros(n_docs)
         w = self.dense_weight if (use_dense and use_keyword) else (1.0 if use_dense else 0.0)
         if use_dense and use_keyword and in_kw.any() and coverage[int(np.argmax(doc_kw))] >= KEYWORD_SURE_COVERAGE:
@@ -203,6 +214,26 @@ class Retriever:
         top_weight = max(weights.values(), default=1.0)
         hits.total_weight = sum(weights.get(t, top_weight) for t in scored)
         return hits
+
+    def _second_leg(self, gen: Generation, query: str, k: int, dn_n: np.ndarray,
+                    in_dense: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+        """Documents' normalised dense scores from the second leg (its best chunk per document); the first leg's stand
+        when the second cannot embed (it is logged: an answer never depends on it)."""
+        assert self.second is not None and gen.second is not None
+        try:
+            if gen.second.identity != self.second.embedder.identity:
+                return dn_n, in_dense
+            hits = gen.second.query(self.second.embedder.embed_query(query), k)
+        except Exception as e:  # noqa: BLE001 - a model that fails to load must not stop the answer
+            log.error("second dense leg unavailable (%s): the first leg ranks alone", e)
+            return dn_n, in_dense
+        lay = gen.layout
+        idx = np.fromiter((gen.chunk_index[c] for c in hits if c in gen.chunk_index), dtype=np.int64)
+        val = np.fromiter((v for c, v in hits.items() if c in gen.chunk_index), dtype=np.float64)
+        doc = np.full(len(lay.doc_ids), -1.0)
+        np.maximum.at(doc, lay.doc_of_chunk[idx], val)
+        found = doc > -1.0
+        return _minmax_masked(np.maximum(doc, 0.0), found), in_dense | found
 
     def _dense(self, gen: Generation, q: str, k: int) -> dict[str, float]:
         vec = self.embedder.embed_query(q)
