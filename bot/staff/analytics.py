@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from bot.answering.curated import bigrams, similarity
 from bot.knowledge import KnowledgeBase
 from bot.safety import mask_pii
-from bot.storage.logstore import feedback, messages
+from bot.storage.tables import feedback, messages
 
 KINDS = ("answer", "no_answer", "clarify", "emergency", "out_of_scope")
 GROUP_THRESHOLD = 0.45
