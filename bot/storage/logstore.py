@@ -64,9 +64,11 @@ def upsert(
     key: list[str],
     update_columns: list[str],
     returning: Any = None,
+    increment: str | None = None,
 ) -> Any:
-    """INSERT ``row``, or on a clash of the unique ``key`` columns UPDATE ``update_columns`` from it, as one statement
-    (PostgreSQL and SQLite both have ON CONFLICT). Returns the ``returning`` column's value when asked."""
+    """INSERT ``row``, or on a clash of the unique ``key`` columns UPDATE ``update_columns`` from it (and add 1 to the
+    ``increment`` column), as one statement: PostgreSQL and SQLite both have ON CONFLICT, so two workers writing the
+    same key at once both succeed. Returns the ``returning`` column's value when asked."""
     dialect = conn.dialect.name
     if dialect == "postgresql":
         stmt: Any = postgresql.insert(table).values(**row)
@@ -74,7 +76,10 @@ def upsert(
         stmt = sqlite.insert(table).values(**row)
     else:  # pragma: no cover - the README names SQLite and PostgreSQL only
         raise NotImplementedError(f"upsert on {dialect}")
-    stmt = stmt.on_conflict_do_update(index_elements=key, set_={c: stmt.excluded[c] for c in update_columns})
+    set_: dict[str, Any] = {c: stmt.excluded[c] for c in update_columns}
+    if increment is not None:
+        set_[increment] = table.c[increment] + 1
+    stmt = stmt.on_conflict_do_update(index_elements=key, set_=set_)
     if returning is None:
         conn.execute(stmt)
         return None
