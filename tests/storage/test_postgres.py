@@ -62,7 +62,9 @@ def wait_ready(proc: subprocess.Popen[bytes], base: str, timeout: float = 240) -
         if proc.poll() is not None:
             raise AssertionError(proc.stdout.read().decode() if proc.stdout else "server exited")
         try:
-            streak = streak + 1 if httpx.get(base + "/readyz", timeout=5).status_code == 200 else 0
+            r = httpx.get(base + "/readyz", timeout=5)
+            assert r.json()["status"] != "error", r.text  # a worker that failed to load stays failed
+            streak = streak + 1 if r.status_code == 200 else 0
         except httpx.TransportError:
             streak = 0
         if streak >= 12:
@@ -113,7 +115,18 @@ def test_two_workers_start_fresh_on_postgres_and_on_sqlite(pg_server: PostgresSe
 def test_two_workers_on_an_empty_data_folder_build_one_index(pg_url: str, tmp_path: Path, running: list[Any]) -> None:
     """Both workers found no index; one builds it, the other waits for it instead of failing 'another ingest'."""
     base = _fresh_start(tmp_path / "empty", pg_url, running)
-    assert httpx.post(base + "/api/chat", json={"message": "保育園の申込"}, timeout=60).status_code == 200
+    # The waiting worker loads the index a little after the first: "loading" may still answer for a while, a worker
+    # that gave up ("error", as 'another ingest is running' did) never recovers.
+    deadline, served = time.monotonic() + 180, 0
+    while served < 20:
+        r = httpx.post(base + "/api/chat", json={"message": "保育園の申込"}, timeout=60)
+        if r.status_code == 200:
+            served += 1
+            continue
+        ready = httpx.get(base + "/readyz", timeout=5).json()
+        assert r.status_code == 503 and ready["status"] != "error", (r.status_code, ready)
+        assert time.monotonic() < deadline, "a worker never loaded the index the other built"
+        time.sleep(1)
     assert len([p for p in (tmp_path / "empty" / "index" / "gens").iterdir() if not p.name.startswith(".")]) == 1
 
 
