@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -128,6 +129,38 @@ def test_two_workers_on_an_empty_data_folder_build_one_index(pg_url: str, tmp_pa
         assert time.monotonic() < deadline, "a worker never loaded the index the other built"
         time.sleep(1)
     assert len([p for p in (tmp_path / "empty" / "index" / "gens").iterdir() if not p.name.startswith(".")]) == 1
+
+
+def test_first_turns_written_at_the_same_instant_all_land(pg_url: str) -> None:
+    """The race itself, without the answer computation in between that spreads requests out: 16 writers (one engine
+    each, like separate workers) record the first turn of the same new session at once, for several sessions."""
+    from bot.answering.results import AnswerKind, AnswerResult
+
+    LogStore(pg_url).migrate()
+    stores = [LogStore(pg_url) for _ in range(16)]
+    barrier = threading.Barrier(len(stores))
+    errors: list[BaseException] = []
+
+    def write(store: LogStore, session: str) -> None:
+        try:
+            barrier.wait(30)
+            store.record_message(session, "児童手当はいくら?", AnswerResult("q", AnswerKind.ANSWER, "text"))
+        except BaseException as e:  # noqa: BLE001 - collected for the assertion
+            errors.append(e)
+
+    sessions = [f"race-{i}" for i in range(5)]
+    for session in sessions:
+        threads = [threading.Thread(target=write, args=(s, session)) for s in stores]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert errors == []
+    with stores[0].engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(conversations)) == len(sessions)
+        assert conn.scalar(select(func.count()).select_from(messages)) == len(sessions) * len(stores)
+    for s in stores:
+        s.close()
 
 
 def test_concurrent_first_turns_of_one_session_and_the_analytics(pg_url: str, built_data: Path,
