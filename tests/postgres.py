@@ -29,7 +29,8 @@ def _free_port() -> int:
 
 
 class PostgresServer:
-    def __init__(self) -> None:
+    def __init__(self, fsync: bool = False) -> None:
+        self.fsync = fsync  # off for tests (nothing to keep); on for a benchmark that should count commit costs
         self.root = Path(tempfile.mkdtemp(prefix="kosodate-pg-"))
         self.data = self.root / "data"
         self.port = _free_port()
@@ -43,7 +44,9 @@ class PostgresServer:
             shutil.chown(self.root, "postgres", "postgres")
         self._as_postgres(str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres",
                           "-E", "UTF8", "--no-sync")  # fmt: skip
-        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        opts = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        if not self.fsync:
+            opts += " -c fsync=off"
         self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"),
                           "-w", "-t", "60", "start")  # fmt: skip
         return self
