@@ -23,7 +23,7 @@ from sqlalchemy import and_, delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.storage.logstore import relaxed_commit, upsert
+from bot.storage.logstore import upsert
 from bot.storage.tables import rate_limits
 
 log = logging.getLogger("web.ratelimit")
@@ -51,7 +51,6 @@ class RateLimiter:
         row = (self.bucket, client)
         try:
             with self.engine.begin() as conn:
-                relaxed_commit(conn)
                 hits = int(
                     upsert(
                         conn, rate_limits,

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, event, func, insert, select, text
+from sqlalchemy import Connection, create_engine, event, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -84,15 +84,6 @@ def upsert(
         conn.execute(stmt)
         return None
     return conn.execute(stmt.returning(returning)).scalar_one()
-
-
-def relaxed_commit(conn: Connection) -> None:
-    """For writes a power cut may lose without harm (a chat turn's log line, a rate-limit count): on PostgreSQL the
-    commit does not wait for its WAL flush (``synchronous_commit = off`` for this transaction only; the database is
-    never corrupted, the last ~0.6 s of such writes may be lost). The same trade as SQLite's ``synchronous=NORMAL``
-    below; staff edits, accounts and knowledge revisions keep the default."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SET LOCAL synchronous_commit = off"))
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -192,7 +183,6 @@ class LogStore:
         self._check_file()
         now = _now()
         with self.engine.begin() as conn:
-            relaxed_commit(conn)
             # One statement: two first turns of a session at once (two workers) must not both try to insert it.
             upsert(conn, conversations, {"id": session_id, "created_at": now, "last_at": now}, ["id"], ["last_at"])
             return _new_id(
