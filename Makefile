@@ -3,7 +3,7 @@ PY      := .venv/bin/python
 PIP     := .venv/bin/pip
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install run chat index test test-fast lint bench eval eval-gate chromium clean
+.PHONY: install run chat index test test-fast lint bench eval eval-gate chromium postgresql clean
 
 install: .venv/.installed
 
@@ -23,6 +23,12 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipafont-gothic >/dev/null; \
 	fi
 
+# Debian's PostgreSQL 15 server binaries for the storage tests (they start their own server in a tmp folder).
+postgresql:
+	@if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
 index: install
 	$(PY) ingest.py
 
@@ -38,7 +44,7 @@ $(AXE): tools/axe/package.json tools/axe/package-lock.json
 	cd tools/axe && npm ci --no-audit --no-fund --silent
 	touch $@
 
-test: install chromium $(AXE)
+test: install chromium postgresql $(AXE)
 	$(PY) -m pytest -q
 
 test-fast: install

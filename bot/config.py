@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     stale_days: int = Field(365, ge=1, description="A document whose `checked` date is older than this is 'stale'.")
     dense_weight: float = Field(0.35, ge=0.0, le=1.0, description="Weight of the dense leg in score fusion.")
     chunk_tokens: int = Field(400, ge=50, description="Maximum tiktoken tokens per indexed chunk.")
+    knowledge_poll_seconds: float = Field(
+        10.0, gt=0, description="How often a node checks the database for knowledge published on another node."
+    )
     keep_generations: int = Field(2, ge=1, description="Index generations kept on disk after a swap.")
     today: date | None = Field(None, description="Override today's date (tests, previews).")
     timezone: str = Field(

@@ -7,6 +7,7 @@ first and then swapped in with one assignment, so requests in flight finish on t
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import logging
 import threading
 import time
@@ -52,8 +53,17 @@ class Bot:
         """Start-up helper for ``make run``: ingest once when no index exists yet."""
         embedder = get_embedder(settings.embedder, settings)
         if current_generation(settings.index_dir) is None:
-            log.info("no index yet: building it from %s", settings.knowledge_dir)
-            Indexer(settings, embedder).update()
+            # Workers started together (--workers 2) on a fresh machine: one builds, the others wait and then load it
+            # (the ingest's own lock refuses a second ingest outright, which left those workers without a bot).
+            settings.index_dir.mkdir(parents=True, exist_ok=True)
+            with open(settings.index_dir / ".first-build.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                try:
+                    if current_generation(settings.index_dir) is None:
+                        log.info("no index yet: building it from %s", settings.knowledge_dir)
+                        Indexer(settings, embedder).update()
+                finally:
+                    fcntl.flock(lock, fcntl.LOCK_UN)
         return cls(settings, embedder)
 
     def warm_up(self, sentences: bool = True) -> None:

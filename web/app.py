@@ -67,6 +67,12 @@ def create_app(settings: Settings | None = None, bot: Bot | None = None) -> Fast
         store = LogStore(settings.database_url)
         store.migrate()
         app.state.logstore = store
+        # Counted in the database, so every worker and machine shares one limit per client (web/ratelimit.py).
+        app.state.chat_limiter = RateLimiter(store.engine, "chat", settings.rate_limit_per_minute)
+        # feedback and furigana are cheap, but still bounded per client
+        app.state.light_limiter = RateLimiter(store.engine, "light", settings.rate_limit_per_minute * 4)
+        # Sign-in attempts per address (any account names): 10 in 5 minutes, beside the per-account lock.
+        app.state.login_limiter = RateLimiter(store.engine, "login", settings.login_attempts_per_5min, window=300.0)
         admin_common.setup(app, settings, store)
         if bot is not None:
             bot.curated = app.state.curated
@@ -75,6 +81,7 @@ def create_app(settings: Settings | None = None, bot: Bot | None = None) -> Fast
         if bot is None:
             threading.Thread(target=_load_bot, args=(app, settings), name="bot-loader", daemon=True).start()
         yield
+        app.state.reindexer.close()
         store.close()
         if getattr(app.state, "line", None) is not None:
             app.state.line.close()
@@ -92,11 +99,6 @@ def create_app(settings: Settings | None = None, bot: Bot | None = None) -> Fast
     app.state.bot = bot
     app.state.bot_error = None
     app.state.templates = make_templates(settings.tz)
-    app.state.chat_limiter = RateLimiter(settings.rate_limit_per_minute)
-    # feedback and furigana are cheap, but still bounded per client
-    app.state.light_limiter = RateLimiter(settings.rate_limit_per_minute * 4)
-    # Sign-in attempts per address (any account names): 10 in 5 minutes, beside the per-account lock.
-    app.state.login_limiter = RateLimiter(settings.login_attempts_per_5min, window=300.0)
 
     errors.install(app)
     admin_common.install(app)

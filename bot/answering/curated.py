@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from bot.answering.results import AnswerKind, AnswerResult, Citation, Handoff, OfficeContact, render_text
 from bot.knowledge import KnowledgeBase
 from bot.safety import OutOfScope, detect_emergency, detect_out_of_scope
-from bot.storage.logstore import curated_answers
+from bot.storage.tables import curated_answers
 from bot.text.textnorm import normalize
 
 DEFAULT_THRESHOLD = 0.6

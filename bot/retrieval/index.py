@@ -175,6 +175,25 @@ def _location(settings: Settings, gen_dir: Path, gen: str) -> StoreLocation:
     return StoreLocation("chunks", path=str(gen_dir / "chroma"))
 
 
+def serving_location(settings: Settings, gen_dir: Path, manifest: dict[str, Any]) -> StoreLocation:
+    """Where a generation's vectors are read from: the collection the manifest names, at the Chroma server the
+    *settings* name (another machine, or the same server under another address, reads the same collection), or the
+    generation's own folder. The manifest's host and path are only what the ingest saw."""
+    built = StoreLocation.from_json(manifest["store"])
+    if built.host and not settings.chroma_host:
+        raise IndexMismatch(
+            f"index {gen_dir.name} keeps its vectors on a Chroma server ({built.host}) but BOT_CHROMA_HOST is unset: "
+            "set it, or run 'python ingest.py --rebuild' for embedded Chroma"
+        )
+    if settings.chroma_host:
+        if not built.host:
+            raise IndexMismatch(
+                f"index {gen_dir.name} keeps its vectors on disk but BOT_CHROMA_HOST is set: run 'python ingest.py'"
+            )
+        return StoreLocation(built.collection, host=settings.chroma_host, port=settings.chroma_port)
+    return StoreLocation(built.collection, path=str(gen_dir / "chroma"))
+
+
 def _load_vector_cache(gen_dir: Path) -> dict[str, np.ndarray]:
     try:
         keys = json.loads((gen_dir / "vector_keys.json").read_text())
@@ -395,7 +414,7 @@ class Indexer:
             try:
                 manifest = json.loads((old / "manifest.json").read_text())
                 if manifest["store"].get("host"):
-                    old_store = VectorStore(StoreLocation.from_json(manifest["store"]))
+                    old_store = VectorStore(serving_location(self.settings, old, manifest))
                     old_store.drop()
                     old_store.close()
             except Exception:  # a broken old generation is deleted all the same
@@ -461,7 +480,7 @@ class Generation:
                 d.pop("key", None)
                 chunks.append(Chunk(**d))
         keyword = bm25s.BM25.load(str(path / "keyword"), show_progress=False, verbosity=0)
-        store = VectorStore(StoreLocation.from_json(manifest["store"]))
+        store = VectorStore(serving_location(settings, path, manifest))
         return cls(gen, path, manifest, kb, chunks, keyword, store, {c.id: i for i, c in enumerate(chunks)})
 
     @cached_property

@@ -23,7 +23,8 @@ from bot.answering.curated import bigrams, similarity
 from bot.knowledge import KnowledgeBase
 from bot.knowledge.publishers import OFFICIAL
 from bot.safety import mask_pii
-from bot.storage.logstore import CHANNELS, feedback, handoff_clicks, messages
+from bot.storage.logstore import CHANNELS
+from bot.storage.tables import feedback, handoff_clicks, messages
 
 KINDS = ("answer", "no_answer", "clarify", "emergency", "out_of_scope")
 CHANNEL_NAMES = {"web": "ウェブ(チャットページ)", "widget": "ウィジェット(埋め込み)", "line": "LINE"}

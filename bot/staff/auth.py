@@ -20,7 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
-from bot.storage.logstore import admin_sessions, audit_log, users
+from bot.storage.tables import admin_sessions, audit_log, users
 
 MAX_FAILED = 5
 LOCK_MINUTES = 15

@@ -20,7 +20,7 @@ from pathlib import PurePath
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
-from bot.storage.logstore import drafts
+from bot.storage.tables import drafts
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 # A 1 MB .docx can unpack to 400 MB (a zip bomb): 7.5 min of CPU and 1.9 GB RSS before these limits.

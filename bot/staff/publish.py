@@ -4,23 +4,33 @@ An edit is validated in a temporary copy of the whole knowledge folder (so cross
 and unknown form ids run too) and written only when it has no errors. Publishing then asks the :class:`Reindexer` for
 the same incremental, atomic re-index as ``ingest.py``; it runs on a background thread while the serving generation
 keeps answering, and ``on_done`` (the web app passes ``bot.refresh``) switches to the new generation.
+
+Every publish is also recorded in the database (``knowledge_revisions``), so the other workers and machines that share
+it write the same text into their own knowledge folders and rebuild their own index (see :class:`Reindexer`).
 """
 
 from __future__ import annotations
 
 import difflib
+import fcntl
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import Connection, func, insert, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.answering.results import AnswerResult
 from bot.config import Settings
@@ -28,6 +38,8 @@ from bot.knowledge import ID_RE, KnowledgeBase, KnowledgeError, Problem, load_kn
 from bot.knowledge.ja import ingest_summary, stage_label, translate_reindex_error
 from bot.retrieval.embeddings import EmbeddingModel
 from bot.retrieval.index import Indexer, IngestReport
+from bot.storage.logstore import upsert
+from bot.storage.tables import index_nodes, knowledge_revisions
 
 log = logging.getLogger("bot.staff.publish")
 
@@ -229,8 +241,8 @@ class ReindexStatus:
     stage: str = ""
     done: int = 0
     total: int = 0
-    requested: int = 0  # tickets handed out by request()
-    completed: int = 0  # the highest ticket whose changes a finished run covered (successfully or not)
+    requested: int = 0  # the newest knowledge revision (ticket) recorded, on any node
+    completed: int = 0  # the highest revision a finished run on this node covered (successfully or not)
     ok: bool | None = None  # outcome of the last finished run
     error: str = ""
     summary: str = ""
@@ -249,34 +261,90 @@ class ReindexStatus:
         return d
 
 
+def node_name(settings: Settings) -> str:
+    """This machine's name in ``index_nodes``: every worker on one data folder is one node (they share its index)."""
+    return f"{socket.gethostname()}:{settings.data_dir}"[:255]
+
+
+def _safe_relpath(rel: str) -> Path:
+    p = Path(rel)
+    if p.is_absolute() or ".." in p.parts or not p.parts:
+        raise ValueError(f"knowledge revision path {rel!r} is outside the knowledge folder")
+    return p
+
+
 class Reindexer:
-    """Runs ``Indexer.update`` on one background thread. Requests made while a run is going get one more run after it."""
+    """Keeps this node's index at the newest published knowledge revision, and tells every worker how far it is.
+
+    Several workers and machines share one database. A publish is recorded as a row in ``knowledge_revisions`` (the
+    file's text with it); its id is the ticket staff wait on. Each node (one data folder, however many workers) keeps
+    its status in ``index_nodes``: ``completed`` is the highest revision its serving index covers. A node behind the
+    newest revision writes the published texts into its own knowledge folder and rebuilds its own index generation
+    (incremental: unchanged chunks keep their vectors) -- nodes *rebuild*, they do not copy another node's index.
+    One worker per node does it (a file lock in the data folder); the others pick the new generation up from
+    ``CURRENT`` on their next request. ``watch`` polls for revisions published on other nodes.
+    """
 
     def __init__(
         self,
         settings: Settings,
         embedder: Callable[[], EmbeddingModel],
         on_done: Callable[[IngestReport], None] | None = None,
+        *,
+        engine: Engine,
+        node: str | None = None,
     ):
         self.settings = settings
         self.embedder = embedder
         self.on_done = on_done
+        self.engine = engine
+        self.node = node or node_name(settings)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._status = ReindexStatus()
+        self._watcher: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._last_progress = 0.0
+
+    # ---- shared state ----
+    def _latest(self, conn: Connection) -> int:
+        return int(conn.scalar(select(func.max(knowledge_revisions.c.id))) or 0)
 
     def status(self) -> ReindexStatus:
-        with self._lock:
-            return ReindexStatus(**{**self._status.__dict__, "history": list(self._status.history)})
+        with self.engine.connect() as conn:
+            requested = self._latest(conn)
+            row = conn.execute(select(index_nodes).where(index_nodes.c.node == self.node)).first()
+        if row is None:
+            return ReindexStatus(requested=requested)
+        return ReindexStatus(
+            running=bool(row.running), stage=row.stage, done=row.done, total=row.total, requested=requested,
+            completed=row.completed, ok=row.ok, error=row.error, summary=row.summary, generation=row.generation,
+            summary_ja=row.summary_ja or "", error_ja=translate_reindex_error(row.error or ""),
+            started_at=row.started_at, finished_at=row.finished_at, history=list(row.history or []),
+        )  # fmt: skip
 
-    def request(self) -> int:
-        """Ask for a re-index; returns a ticket: the change is live once ``status().completed >= ticket``."""
-        with self._lock:
-            self._status.requested += 1
-            ticket = self._status.requested
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="reindex", daemon=True)
-                self._thread.start()
+    def _save(self, s: ReindexStatus) -> None:
+        row = {
+            "node": self.node, "completed": s.completed, "running": s.running, "stage": s.stage, "done": s.done,
+            "total": s.total, "ok": s.ok, "error": s.error, "summary": s.summary, "summary_ja": s.summary_ja,
+            "generation": s.generation,
+            "started_at": s.started_at, "finished_at": s.finished_at, "history": s.history, "updated_at": _utcnow(),
+        }  # fmt: skip
+        with self.engine.begin() as conn:
+            upsert(conn, index_nodes, row, ["node"], [k for k in row if k != "node"])
+
+    # ---- asking ----
+    def request(self, actor: str = "", path: str | None = None, text: str | None = None) -> int:
+        """Record a revision (a published file, or with no ``path`` a plain re-index) and start covering it here.
+        Returns the ticket: the change is live on a node once its ``status().completed >= ticket``."""
+        if path is not None:
+            _safe_relpath(path)
+        with self.engine.begin() as conn:
+            ticket = int(
+                conn.execute(
+                    insert(knowledge_revisions).values(at=_utcnow(), actor=actor[:64], path=path, text=text)
+                ).inserted_primary_key[0]  # type: ignore[index]
+            )
+        self._kick()
         return ticket
 
     def wait(self, ticket: int, timeout: float = 120) -> ReindexStatus:
@@ -288,43 +356,140 @@ class Reindexer:
             time.sleep(0.1)
         raise TimeoutError(f"re-index ticket {ticket} not done after {timeout} s")
 
-    def _progress(self, stage: str, done: int, total: int) -> None:
+    def watch(self, interval: float) -> None:
+        """Poll the database every ``interval`` seconds for revisions this node has not covered (published on another
+        node, or left over from a run that was killed), and cover them."""
+
+        def loop() -> None:
+            while not self._stop.wait(interval):
+                self.check()
+
+        self.check()
+        self._watcher = threading.Thread(target=loop, name="knowledge-watch", daemon=True)
+        self._watcher.start()
+
+    def check(self) -> None:
+        try:
+            s = self.status()
+        except SQLAlchemyError as e:
+            log.warning("cannot read the knowledge revision: %s", e)
+            return
+        if s.requested > s.completed:
+            self._kick()
+
+    def close(self) -> None:
+        self._stop.set()
+
+    # ---- running ----
+    def _kick(self) -> None:
         with self._lock:
-            self._status.stage, self._status.done, self._status.total = stage, done, total
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="reindex", daemon=True)
+                self._thread.start()
+
+    def _progress(self, s: ReindexStatus, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        changed_stage = stage != s.stage
+        s.stage, s.done, s.total = stage, done, total
+        if changed_stage or done == total or now - self._last_progress > 0.5:  # not one write per embedded batch
+            self._last_progress = now
+            self._save(s)
 
     def _loop(self) -> None:
-        while True:
-            with self._lock:
-                if self._status.completed >= self._status.requested:
-                    self._thread = None
+        try:
+            while True:
+                with node_lock(self.settings.data_dir) as mine:
+                    if not mine:
+                        return  # another worker on this node is covering it (and re-checks after it lets go)
+                    while self._run_once():
+                        pass
+                # a revision recorded while we held the lock, by a worker that then found it held: ours to cover
+                s = self.status()
+                if s.requested <= s.completed:
                     return
-                covering = self._status.requested
-                s = self._status
-                s.running, s.stage, s.done, s.total = True, "validate", 0, 0
-                s.started_at, s.error = time.time(), ""
-            ok, error, summary, summary_ja, gen = False, "", "", "", ""
-            try:
-                report = Indexer(self.settings, self.embedder()).update(progress=self._progress)
-                ok, summary, gen = True, report.summary(), report.generation
-                summary_ja = ingest_summary(len(report.added), len(report.changed), len(report.removed),
-                                            len(report.unchanged), len(report.excluded), report.chunks,
-                                            report.seconds)  # fmt: skip
-                if self.on_done is not None:
-                    self.on_done(report)
-            except KnowledgeError as e:
-                error = "knowledge has errors:\n" + "\n".join(str(p) for p in e.problems[:20])
-            except Exception as e:  # noqa: BLE001 - a background job: shown on the admin page and logged, never lost
-                log.exception("re-index failed")
-                error = f"{type(e).__name__}: {e}"
+        except SQLAlchemyError:
+            log.exception("re-index status could not be read or written")
+        finally:
             with self._lock:
-                s = self._status
-                s.running, s.ok, s.error, s.summary, s.finished_at = False, ok, error, summary, time.time()
-                s.summary_ja, s.error_ja = summary_ja, translate_reindex_error(error)
-                s.completed = covering
-                if gen:
-                    s.generation = gen
-                s.stage = "done" if ok else "failed"
-                s.history = ([f"{self.settings.now():%H:%M:%S} {summary_ja or s.error_ja}"] + s.history)[:10]
+                self._thread = None
+
+    def _run_once(self) -> bool:
+        """Cover the newest revision, if this node has not. Returns False when there was nothing to do."""
+        s = self.status()
+        covering = s.requested
+        if covering <= s.completed:
+            return False
+        s.running, s.stage, s.done, s.total, s.started_at, s.error = True, "validate", 0, 0, time.time(), ""
+        self._save(s)
+        ok, error, summary, summary_ja, gen = False, "", "", "", ""
+        try:
+            self._apply_revisions(s.completed, covering)
+            report = Indexer(self.settings, self.embedder()).update(
+                progress=lambda stage, done, total: self._progress(s, stage, done, total)
+            )
+            ok, summary, gen = True, report.summary(), report.generation
+            summary_ja = ingest_summary(len(report.added), len(report.changed), len(report.removed),
+                                        len(report.unchanged), len(report.excluded), report.chunks,
+                                        report.seconds)  # fmt: skip
+            if self.on_done is not None:
+                self.on_done(report)
+        except KnowledgeError as e:
+            error = "knowledge has errors:\n" + "\n".join(str(p) for p in e.problems[:20])
+        except Exception as e:  # noqa: BLE001 - a background job: shown on the admin page and logged, never lost
+            log.exception("re-index failed")
+            error = f"{type(e).__name__}: {e}"
+        s.running, s.ok, s.error, s.summary, s.finished_at = False, ok, error, summary, time.time()
+        s.summary_ja, s.error_ja = summary_ja, translate_reindex_error(error)
+        s.completed = covering
+        if gen:
+            s.generation = gen
+        s.stage = "done" if ok else "failed"
+        s.history = ([f"{self.settings.now():%H:%M:%S} {summary_ja or s.error_ja}"] + s.history)[:10]
+        self._save(s)
+        return True
+
+    def _apply_revisions(self, after: int, upto: int) -> None:
+        """Write the texts published since ``after`` (on any node) into this node's knowledge folder, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(knowledge_revisions.c.path, knowledge_revisions.c.text)
+                .where(knowledge_revisions.c.id > after, knowledge_revisions.c.id <= upto)
+                .where(knowledge_revisions.c.path.is_not(None))
+                .order_by(knowledge_revisions.c.id)
+            ).all()
+        latest: dict[str, str] = {}
+        for rel, text in rows:
+            latest[rel] = text or ""
+        with _write_lock:
+            for rel, text in latest.items():
+                path = self.settings.knowledge_dir / _safe_relpath(rel)
+                if path.is_file() and path.read_text(encoding="utf-8", errors="replace") == text:
+                    continue  # published on this node: already written
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+                tmp.write_text(text, encoding="utf-8")
+                os.replace(tmp, path)
+                log.info("knowledge revision applied: %s", rel)
+
+
+@contextmanager
+def node_lock(data_dir: Path) -> Iterator[bool]:
+    """Non-blocking: yields True to the one worker of this data folder that may re-index now, False to the others."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / ".reindex.lock", "w") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 # --- preview --------------------------------------------------------------------------------------------------------

@@ -2,260 +2,55 @@
 
 Nothing a parent typed is stored as typed: questions and comments go through :func:`bot.safety.mask_pii` first.
 
-Schema (created and evolved by the numbered migrations below, each recorded in ``schema_migrations``)::
-
-    schema_migrations  id (int, the migration number), name, applied_at
-    conversations      id (the client's session id, ≤ 64 chars), created_at, last_at
-    messages           id, conversation_id → conversations.id, question (masked), kind (answer/clarify/emergency/
-                       out_of_scope/no_answer), doc_ids (JSON list of cited document ids, in citation order),
-                       form_id (the hand-off form, or null), topic (the document the turn was about; multi-turn uses it),
-                       latency_ms, created_at, channel (web/widget/line; m003_channels)
-    feedback           id, message_id → messages.id (unique: the latest vote on a message wins), helpful (bool),
-                       comment (masked, or null), created_at, updated_at
-
-Staff admin (m002_admin; read and written by bot/staff/auth.py, bot/answering/curated.py and bot/staff/drafts.py)::
-
-    users              id, name (unique), password_hash (argon2id), role (viewer/editor/admin), failed_count,
-                       locked_until (sign-in refused until then), created_at, updated_at
-    admin_sessions     id (sha256 of the cookie token; the token itself is never stored), user_id → users.id,
-                       csrf_token, created_at, expires_at
-    audit_log          id, at, actor (user name), action (e.g. knowledge.publish), target, detail (a unified diff for
-                       knowledge changes, otherwise a short description)
-    curated_answers    id, patterns (JSON list of questions), answer, doc_ids (JSON list), form_id, expires_on (date;
-                       default the end of the fiscal year), created_by, created_at, updated_at
-    drafts             id, filename, source_kind (pdf/html/docx/blank), doc_id (proposed), text (Markdown with a
-                       front-matter skeleton), created_by, created_at, updated_at, published_at (null until published;
-                       drafts live only here and are never indexed before they are published)
-
-LINE (m003_channels; written by web/routes/line.py)::
-
-    line_events        id (LINE's webhookEventId), received_at: the events already taken, so that a redelivered event
-                       is answered once even when another worker received the first delivery. Rows older than
-                       ``LINE_EVENT_KEEP`` are deleted as new events arrive.
+The tables are defined in :mod:`bot.storage.tables` (which explains the schema) and created by the numbered
+migrations in :mod:`bot.storage.migrations`, applied once at start-up under a lock. Writes that two workers may race on
+(a session's first turn, a second vote on a message) are single upserts, so neither sees a duplicate-key error.
 
 A LINE conversation's id is ``line-`` + a keyed hash of the LINE user id (see web/routes/line.py); the user id itself
 is never stored.
-
-Hand-off clicks (m004_handoff_clicks; written by ``POST /api/handoff-click``, counted by bot/staff/analytics.py)::
-
-    handoff_clicks     id, kind (form/phone), target (a form id of forms.yaml, or the digits of a phone number that
-                       the knowledge publishes: never a parent's own number), created_at
-
-All times are UTC. ``doc_ids``/``form_id``/``topic``/``kind`` are what the admin analytics count ("which procedures are
-asked about, which hand-offs are offered, which answers were not helpful").
-
-To change the schema, add ``m00N_<what>(conn)`` and list it in ``MIGRATIONS``; never edit an applied migration.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    Connection,
-    Date,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    create_engine,
-    delete,
-    event,
-    func,
-    insert,
-    inspect,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import Connection, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.answering.results import AnswerResult, Turn
 from bot.safety import mask_pii
+from bot.storage import migrations
+from bot.storage.tables import SESSION_ID_MAX, conversations, feedback, handoff_clicks, line_events, messages
 
-SESSION_ID_MAX = 64
-COMMENT_MAX = 1000
-CHANNELS = ("web", "widget", "line")  # where a question came from: the chat page, the /embed widget, LINE
-LINE_EVENT_KEEP = timedelta(days=3)  # LINE redelivers for a limited time; ids older than this cannot come back
-
-metadata = MetaData()
-
-schema_migrations = Table(
-    "schema_migrations",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
-    Column("name", String(100), nullable=False),
-    Column("applied_at", DateTime(timezone=True), nullable=False),
-)
-
-conversations = Table(
-    "conversations",
-    metadata,
-    Column("id", String(SESSION_ID_MAX), primary_key=True),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("last_at", DateTime(timezone=True), nullable=False),
-)
-
-messages = Table(
-    "messages",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("conversation_id", String(SESSION_ID_MAX), ForeignKey("conversations.id"), nullable=False),
-    Column("question", Text, nullable=False),
-    Column("kind", String(20), nullable=False),
-    Column("doc_ids", JSON, nullable=False),
-    Column("form_id", String(100)),
-    Column("topic", String(100)),
-    Column("latency_ms", Float, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("channel", String(10), nullable=False, server_default="web"),  # m003_channels
-    Index("ix_messages_conversation", "conversation_id", "id"),
-    Index("ix_messages_created", "created_at"),
-)
-
-feedback = Table(
-    "feedback",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("message_id", Integer, ForeignKey("messages.id"), nullable=False, unique=True),
-    Column("helpful", Boolean, nullable=False),
-    Column("comment", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-users = Table(
-    "users",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(64), nullable=False, unique=True),
-    Column("password_hash", String(255), nullable=False),
-    Column("role", String(20), nullable=False),
-    Column("failed_count", Integer, nullable=False, default=0),
-    Column("locked_until", DateTime(timezone=True)),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-admin_sessions = Table(
-    "admin_sessions",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("csrf_token", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-)
-
-audit_log = Table(
-    "audit_log",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("actor", String(64), nullable=False),
-    Column("action", String(50), nullable=False),
-    Column("target", String(200), nullable=False, default=""),
-    Column("detail", Text, nullable=False, default=""),
-    Index("ix_audit_at", "at"),
-)
-
-curated_answers = Table(
-    "curated_answers",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("patterns", JSON, nullable=False),
-    Column("answer", Text, nullable=False),
-    Column("doc_ids", JSON, nullable=False),
-    Column("form_id", String(100)),
-    Column("expires_on", Date, nullable=False),
-    Column("created_by", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-line_events = Table(
-    "line_events",
-    metadata,
-    Column("id", String(64), primary_key=True),
-    Column("received_at", DateTime(timezone=True), nullable=False),
-    Index("ix_line_events_received", "received_at"),
-)
-
-drafts = Table(
-    "drafts",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("filename", String(255), nullable=False),
-    Column("source_kind", String(10), nullable=False),
-    Column("doc_id", String(100), nullable=False),
-    Column("text", Text, nullable=False),
-    Column("created_by", String(64), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("published_at", DateTime(timezone=True)),
-)
-
-handoff_clicks = Table(
-    "handoff_clicks",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("kind", String(10), nullable=False),
-    Column("target", String(100), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Index("ix_handoff_clicks_created", "created_at"),
-)
-
-
-# --- migrations ---------------------------------------------------------------------------------------------------
-
-
-def m001_initial(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[conversations, messages, feedback])
-
-
-def m002_admin(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[users, admin_sessions, audit_log, curated_answers, drafts])
-
-
-def m003_channels(conn: Connection) -> None:
-    # A database created after this change got the column from m001 (which builds the current table); an older one
-    # gets it here. ADD COLUMN with a constant default works alike on SQLite and PostgreSQL; earlier rows were web.
-    if "channel" not in {c["name"] for c in inspect(conn).get_columns("messages")}:
-        conn.execute(text("ALTER TABLE messages ADD COLUMN channel VARCHAR(10) NOT NULL DEFAULT 'web'"))
-    metadata.create_all(conn, tables=[line_events])
-
-
-def m004_handoff_clicks(conn: Connection) -> None:
-    metadata.create_all(conn, tables=[handoff_clicks])
-
-
-MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
-    (1, "m001_initial", m001_initial),
-    (2, "m002_admin", m002_admin),
-    (3, "m003_channels", m003_channels),
-    (4, "m004_handoff_clicks", m004_handoff_clicks),
+__all__ = [
+    "CHANNELS",
+    "COMMENT_MAX",
+    "SESSION_ID_MAX",
+    "LogStore",
+    "StoredMessage",
+    "UnknownMessage",
+    "make_engine",
+    "upsert",
 ]
 
-CLICK_KINDS = ("form", "phone")
+COMMENT_MAX = 1000
 
 
 class UnknownMessage(LookupError):
     """Feedback was sent for a message that does not exist (or belongs to another session)."""
+
+
+CHANNELS = ("web", "widget", "line")  # where a question came from: the chat page, the /embed widget, LINE
+LINE_EVENT_KEEP = timedelta(days=3)  # LINE redelivers for a limited time; ids older than this cannot come back
+CLICK_KINDS = ("form", "phone")
 
 
 @dataclass(frozen=True)
@@ -279,6 +74,35 @@ def _new_id(pk: Any) -> int:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def upsert(
+    conn: Connection,
+    table: Any,
+    row: dict[str, Any],
+    key: list[str],
+    update_columns: list[str],
+    returning: Any = None,
+    increment: str | None = None,
+) -> Any:
+    """INSERT ``row``, or on a clash of the unique ``key`` columns UPDATE ``update_columns`` from it (and add 1 to the
+    ``increment`` column), as one statement: PostgreSQL and SQLite both have ON CONFLICT, so two workers writing the
+    same key at once both succeed. Returns the ``returning`` column's value when asked."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(table).values(**row)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).values(**row)
+    else:  # pragma: no cover - the README names SQLite and PostgreSQL only
+        raise NotImplementedError(f"upsert on {dialect}")
+    set_: dict[str, Any] = {c: stmt.excluded[c] for c in update_columns}
+    if increment is not None:
+        set_[increment] = table.c[increment] + 1
+    stmt = stmt.on_conflict_do_update(index_elements=key, set_=set_)
+    if returning is None:
+        conn.execute(stmt)
+        return None
+    return conn.execute(stmt.returning(returning)).scalar_one()
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -356,25 +180,14 @@ class LogStore:
                 **({"last_failure": self.last_failure} if self.last_failure else {})}  # fmt: skip
 
     # ---- schema ----
-    def migrate(self) -> list[str]:
-        """Apply the migrations not yet recorded. Returns the names applied."""
-        applied: list[str] = []
-        with self.engine.begin() as conn:
-            metadata.create_all(conn, tables=[schema_migrations])
-            done = set(conn.scalars(select(schema_migrations.c.id)))
-        for number, name, fn in MIGRATIONS:
-            if number in done:
-                continue
-            with self.engine.begin() as conn:
-                fn(conn)
-                conn.execute(insert(schema_migrations).values(id=number, name=name, applied_at=_now()))
-            applied.append(name)
+    def migrate(self, upto: int | None = None) -> list[str]:
+        """Apply the migrations not yet recorded (once, under a lock shared by every worker). Returns the names."""
+        applied = migrations.migrate(self.engine, upto)
         self._check_file()  # remember which file was opened
         return applied
 
     def applied_migrations(self) -> list[str]:
-        with self.engine.connect() as conn:
-            return list(conn.scalars(select(schema_migrations.c.name).order_by(schema_migrations.c.id)))
+        return migrations.applied_migrations(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -391,11 +204,8 @@ class LogStore:
         self._check_file()
         now = _now()
         with self.engine.begin() as conn:
-            touched = conn.execute(
-                update(conversations).where(conversations.c.id == session_id).values(last_at=now)
-            ).rowcount
-            if not touched:
-                conn.execute(insert(conversations).values(id=session_id, created_at=now, last_at=now))
+            # One statement: two first turns of a session at once (two workers) must not both try to insert it.
+            upsert(conn, conversations, {"id": session_id, "created_at": now, "last_at": now}, ["id"], ["last_at"])
             return _new_id(
                 conn.execute(
                     insert(messages).values(
@@ -447,6 +257,19 @@ class LogStore:
                 conn.execute(delete(line_events).where(line_events.c.received_at < now - LINE_EVENT_KEEP))
             return True
 
+    def record_click(self, kind: str, target: str) -> int:
+        """One use of a hand-off: the form button opened (``form``, the form id) or a tel: link tapped (``phone``, the
+        published number's digits). The caller checks ``target`` against the knowledge."""
+        if kind not in CLICK_KINDS:
+            raise ValueError(f"unknown click kind {kind!r}")
+        with self._counted():
+            self._check_file()
+            with self.engine.begin() as conn:
+                pk = conn.execute(
+                    insert(handoff_clicks).values(kind=kind, target=target[:100], created_at=_now())
+                ).inserted_primary_key
+            return _new_id(pk)
+
     def record_feedback(
         self, message_id: int, helpful: bool, comment: str | None = None, session_id: str | None = None
     ) -> int:
@@ -462,35 +285,16 @@ class LogStore:
             owner = conn.scalar(select(messages.c.conversation_id).where(messages.c.id == message_id))
             if owner is None or (session_id is not None and owner != session_id):
                 raise UnknownMessage(message_id)
-            existing = conn.scalar(select(feedback.c.id).where(feedback.c.message_id == message_id))
-            if existing is not None:
-                conn.execute(
-                    update(feedback)
-                    .where(feedback.c.id == existing)
-                    # changing the rating keeps a comment given earlier (only a new comment replaces it)
-                    .values(helpful=helpful, updated_at=now, **({"comment": masked} if masked is not None else {}))
-                )
-                return int(existing)
-            return _new_id(
-                conn.execute(
-                    insert(feedback).values(
-                        message_id=message_id, helpful=helpful, comment=masked, created_at=now, updated_at=now
-                    )
-                ).inserted_primary_key
-            )
-
-    def record_click(self, kind: str, target: str) -> int:
-        """One use of a hand-off: the form button opened (``form``, the form id) or a tel: link tapped (``phone``, the
-        published number's digits). The caller checks ``target`` against the knowledge."""
-        if kind not in CLICK_KINDS:
-            raise ValueError(f"unknown click kind {kind!r}")
-        with self._counted():
-            self._check_file()
-            with self.engine.begin() as conn:
-                pk = conn.execute(
-                    insert(handoff_clicks).values(kind=kind, target=target[:100], created_at=_now())
-                ).inserted_primary_key
-            return _new_id(pk)
+            # changing the rating keeps a comment given earlier (only a new comment replaces it)
+            keep = ["helpful", "updated_at"] + (["comment"] if masked is not None else [])
+            row = {
+                "message_id": message_id,
+                "helpful": helpful,
+                "comment": masked,
+                "created_at": now,
+                "updated_at": now,
+            }
+            return int(upsert(conn, feedback, row, ["message_id"], keep, returning=feedback.c.id))
 
     # ---- reading ----
     def history(self, session_id: str, limit: int = 6) -> list[Turn]:

@@ -222,7 +222,7 @@ def test_previous_period_and_unofficial_sources(client_as: Callable[[str], httpx
 
     from bot.answering.results import Citation
     from bot.knowledge.publishers import OFFICIAL, publisher_type
-    from bot.storage.logstore import conversations, messages
+    from bot.storage.tables import conversations, messages
 
     kb = admin_bot.generation.kb
     ward = kb.ward

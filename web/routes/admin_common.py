@@ -56,7 +56,9 @@ def setup(app: FastAPI, settings: Settings, store: LogStore) -> None:
     app.state.accounts = Accounts(store.engine)
     app.state.curated = CuratedAnswers(store.engine, settings.curated_threshold)
     app.state.drafts = Drafts(store.engine)
-    app.state.reindexer = Reindexer(settings, embedder, on_done=refresh)
+    app.state.reindexer = Reindexer(settings, embedder, on_done=refresh, engine=store.engine)
+    # revisions published on another worker's or machine's admin reach this node's index (bot/staff/publish.py)
+    app.state.reindexer.watch(settings.knowledge_poll_seconds)
 
 
 def install(app: FastAPI) -> None:

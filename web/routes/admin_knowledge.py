@@ -91,7 +91,8 @@ def _publish(request: Request, session: Session, settings: SettingsDep, accounts
     except KnowledgeError:
         return None, validate_text(settings, doc_id, text)
     accounts.audit(session.user.name, "knowledge.publish", f"procedures/{doc_id}.md", diff or "(no change)")
-    ticket = reindexer.request()
+    # the text as written (line ends normalised), for the other nodes to write into their knowledge folders
+    ticket = reindexer.request(session.user.name, f"procedures/{doc_id}.md", read_document(settings, doc_id))
     return RedirectResponse(f"/admin/reindex?ticket={ticket}&doc={doc_id}", status_code=303), validate_text(
         settings, doc_id, text
     )
@@ -289,7 +290,7 @@ def reindex_status(session: EditorDep, reindexer: ReindexerDep, request: Request
 
 @router.post("/reindex")
 def reindex_now(session: EditorPostDep, reindexer: ReindexerDep, accounts: AccountsDep) -> Response:
-    ticket = reindexer.request()
+    ticket = reindexer.request(session.user.name)
     accounts.audit(session.user.name, "knowledge.reindex", "", f"ticket {ticket}")
     return RedirectResponse(f"/admin/reindex?ticket={ticket}", status_code=303)
 
