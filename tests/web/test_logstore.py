@@ -38,21 +38,24 @@ def test_migrations_are_recorded_and_run_once(store: LogStore) -> None:
 
 
 def test_a_database_of_the_previous_version_gets_the_click_table(tmp_path: Path) -> None:
-    from bot.storage import logstore
+    from sqlalchemy import text
 
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = LogStore(url)
-    saved = logstore.MIGRATIONS
-    logstore.MIGRATIONS = saved[:2]
-    try:
-        old.migrate()
-    finally:
-        logstore.MIGRATIONS = saved
-    mid = old.record_message("s", "児童手当", result("jidou-teate"))
+    old.migrate(upto=2)
+    with old.engine.begin() as conn:  # a turn written by the previous version (no channel column yet)
+        conn.execute(
+            text("INSERT INTO conversations (id, created_at, last_at) VALUES ('s', :t, :t)"), {"t": "2026-12-01"}
+        )
+        mid = conn.execute(
+            text("INSERT INTO messages (conversation_id, question, kind, doc_ids, latency_ms, created_at) "
+                 "VALUES ('s', '児童手当', 'answer', '[\"jidou-teate\"]', 1.0, :t)"), {"t": "2026-12-01"}
+        ).lastrowid  # fmt: skip
     old.close()
     new = LogStore(url)
-    assert new.migrate() == ["m003_channels", "m004_handoff_clicks"]
+    assert new.migrate() == ["m003_shared_state", "m004_channels", "m005_handoff_clicks"]
     assert new.record_click("form", "jidou-teate-form") >= 1 and new.message(mid) is not None
+    assert new.message(mid).channel == "web"  # a turn stored before the channel column reads as the web page
     with pytest.raises(ValueError):
         new.record_click("email", "x")
 
@@ -118,18 +121,20 @@ def test_ending_a_conversation_forgets_its_context_and_keeps_its_turns(store: Lo
     assert store.message(other) is not None
 
 
-def test_m003_adds_the_channel_to_an_older_database_and_keeps_its_rows(tmp_path: Path) -> None:
+def test_m004_adds_the_channel_to_an_older_database_and_keeps_its_rows(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.db'}"
     old = LogStore(url)
-    old.migrate()
-    old.record_message("before", "児童手当について教えて", result())
-    with old.engine.begin() as conn:  # back to the schema as m002 left it
-        conn.execute(text("ALTER TABLE messages DROP COLUMN channel"))
-        conn.execute(text("DROP TABLE line_events"))
-        conn.execute(text("DELETE FROM schema_migrations WHERE id = 3"))
+    old.migrate(upto=3)
+    with old.engine.begin() as conn:  # a turn written before the channel column existed
+        conn.execute(text("INSERT INTO conversations (id, created_at, last_at) VALUES ('before', :t, :t)"),
+                     {"t": "2026-12-01"})  # fmt: skip
+        conn.execute(
+            text("INSERT INTO messages (conversation_id, question, kind, doc_ids, latency_ms, created_at) "
+                 "VALUES ('before', '児童手当について教えて', 'answer', '[]', 1.0, :t)"), {"t": "2026-12-01"}
+        )  # fmt: skip
     old.close()
     store = LogStore(url)
-    assert store.migrate() == ["m003_channels"]
+    assert store.migrate() == ["m004_channels", "m005_handoff_clicks"]
     assert [m.channel for m in store.messages()] == ["web"]
     store.record_message("line-abc", "保育園", result(), channel="line")
     assert [(m.session_id, m.channel) for m in store.messages()] == [("before", "web"), ("line-abc", "line")]
