@@ -117,7 +117,7 @@ def evaluate_item(
     ranked: list[str] = []
     rank = None
     if rank_applicable:
-        ranked = [c.doc_id for c in bot.retriever.search(item.question, k=RETRIEVAL_K).candidates]
+        ranked = [c.doc_id for c in bot.retriever.search(item.question, k=RETRIEVAL_K, lang=result.lang).candidates]
         rank = metrics.first_rank(item.expect_docs, ranked)
 
     hits = metrics.fact_hits(result.text, item.expect_facts)

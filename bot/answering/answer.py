@@ -343,15 +343,18 @@ class Answerer:
     def _prefer_named(self, q: str, cands: list[Candidate]) -> list[Candidate]:
         """A service the question names (its title or an alias) leads when retrieval ranked it lower: naming beats
         similarity (「ファミリー・サポートで預けると1時間いくら」 is about ファミサポ, not the nearest childcare page)."""
-        if not cands or self._names(q, cands[0].doc_id) or cands[0].coverage >= 0.9:
-            return cands  # the top document names itself, or holds every word of the question
+        if not cands or self._names(q, cands[0].doc_id):
+            return cands  # the top document names itself
         named = [c for c in cands[:5] if self._names(q, c.doc_id)]
-        if len(named) != 1:
-            return cands
+        if len(named) != 1 or (cands[0].coverage >= 0.9 and named[0].coverage < cands[0].coverage):
+            return cands  # the top document holds more of the question's words than the named one
         top = self.gen.kb.procedures[cands[0].doc_id]
-        top_names = normalize(" ".join((top.title, *top.aliases)))
-        if any(normalize(n) in top_names for n in self._named(q, named[0].doc_id)):
-            return cands  # 「一時預かり」 names both: the top's own title says it too
+        folded = normalize(q)
+        for n in map(normalize, self._named(q, named[0].doc_id)):
+            # 「一時預かり」 names both when the top's own name says it too; but 「児童扶養手当」 inside the top's
+            # 「特別児童扶養手当」 names the top only if the question says that longer name
+            if any(n == normalize(m) or (n in normalize(m) and _name_in(m, folded)) for m in (top.title, *top.aliases)):
+                return cands
         return [named[0], *(c for c in cands if c is not named[0])]
 
     def _prefer_covering(self, q: str, cands: list[Candidate]) -> list[Candidate]:

@@ -41,3 +41,23 @@ def test_the_japanese_answer_states_what_the_summary_led_with(fixture_bot: Bot) 
     assert _with_pivot([paid], p, "It is paid on the 15th of even months.", verdict=False) == [paid]  # already there
     r = fixture_bot.ask("How much is the child allowance for a baby under 3?", lang="en")
     assert "15,000 yen" in r.text.split("\n")[0] and "15,000円" in r.text.split("出典")[0]
+
+
+def test_a_name_inside_a_longer_name_names_the_shorter_service(knowledge_copy, tmp_path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """「児童手当」 is inside the fictional 「特別児童手当」: a question that says only the short name is about the
+    service of that name, even when the longer one's page repeats the short name more often."""
+    from bot.config import Settings
+    from bot.retrieval.index import Indexer
+
+    (knowledge_copy / "procedures" / "tokubetsu-jidou-teate.md").write_text(
+        "---\nid: tokubetsu-jidou-teate\ntitle: 特別児童手当\ncategory: 手当・助成\naliases: [特別児童手当]\n"
+        "source_urls:\n  - https://www.city.midori-ku.invalid/tokubetsu.html\nchecked: 2026-11-27\noffice: kosodate-wakamono\n"
+        "---\n## 概要\n特別児童手当は、児童手当とは別の、障害のある子どもの手当です。\n"
+        "## 金額・料金\n特別児童手当の金額は、児童手当の金額とは違い、月55,000円です。児童手当と一緒にもらえます。\n",
+        encoding="utf-8",
+    )
+    settings = Settings(data_dir=tmp_path / "d", knowledge_dir=knowledge_copy)
+    Indexer(settings, embedder).update()
+    bot = Bot(settings, embedder)
+    assert bot.ask("児童手当 金額").topic == "jidou-teate"
+    assert bot.ask("特別児童手当 金額").topic == "tokubetsu-jidou-teate"
