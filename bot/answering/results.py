@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.knowledge import Form, Office, Procedure
 from bot.knowledge.publishers import LABELS as PUBLISHER_LABELS
-from bot.knowledge.publishers import publisher_type
+from bot.knowledge.publishers import document_publisher, publisher_type
 from bot.knowledge.ward import WardProfile
 
 
@@ -36,8 +36,7 @@ class Citation:
 
     @classmethod
     def of(cls, p: Procedure, ward: WardProfile | None = None) -> Citation:
-        declared = p.sources[0].publisher if p.sources else None
-        kind = declared or (publisher_type(p.url, ward.hosts, ward.councillor_hosts) if ward else publisher_type(p.url))
+        kind = document_publisher(p, ward)
         return cls(p.id, p.title, p.url, p.date_shown.isoformat(), p.checked.isoformat(), p.as_of is not None, kind)
 
     @property

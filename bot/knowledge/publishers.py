@@ -9,7 +9,12 @@ are, and councillors' and private ones say they are unofficial. The ward's hosts
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from bot.knowledge import Procedure
+    from bot.knowledge.ward import WardProfile
 
 LABELS = {
     "official_ward": "区の公式ページ",
@@ -31,6 +36,15 @@ _MUNICIPAL_PORTALS = ("city-hc.jp",)  # health portals that cities run on a vend
 
 def _within(host: str, domains: Sequence[str]) -> bool:
     return any(host == d or host.endswith("." + d) for d in domains)
+
+
+def document_publisher(p: Procedure, ward: WardProfile | None) -> str:
+    """Who published a document's first source, as its citation tells parents: declared in the front matter (checked
+    against the host by the validator), else told by the host."""
+    declared = p.sources[0].publisher if p.sources else None
+    if declared:
+        return declared
+    return publisher_type(p.url, ward.hosts, ward.councillor_hosts) if ward else publisher_type(p.url)
 
 
 def publisher_type(url: str, ward_hosts: Sequence[str] = (), councillor_hosts: Sequence[str] = ()) -> str:

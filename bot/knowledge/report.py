@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from bot.knowledge import KnowledgeBase, Procedure
-from bot.knowledge.publishers import LABELS, OFFICIAL, publisher_type
+from bot.knowledge.publishers import LABELS, OFFICIAL, document_publisher
 
 _SENTENCE = re.compile(r"(?<=[。!?!?])|\n")
 
@@ -75,11 +75,7 @@ class KnowledgeReport:
 
 def source_type(p: Procedure, kb: KnowledgeBase) -> str:
     """The publisher of the document's first source, as its citation tells parents (bot.answering.results.Citation)."""
-    declared = p.sources[0].publisher if p.sources else None
-    if declared:
-        return declared
-    ward = kb.ward
-    return publisher_type(p.url, ward.hosts, ward.councillor_hosts) if ward else publisher_type(p.url)
+    return document_publisher(p, kb.ward)
 
 
 def stated_gaps(p: Procedure) -> list[tuple[str, str]]:

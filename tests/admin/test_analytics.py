@@ -221,7 +221,7 @@ def test_previous_period_and_unofficial_sources(client_as: Callable[[str], httpx
     from sqlalchemy import insert
 
     from bot.answering.results import Citation
-    from bot.knowledge.publishers import OFFICIAL, publisher_type
+    from bot.knowledge.publishers import OFFICIAL, document_publisher
     from bot.storage.tables import conversations, messages
 
     kb = admin_bot.generation.kb
@@ -229,9 +229,7 @@ def test_previous_period_and_unofficial_sources(client_as: Callable[[str], httpx
     assert ward is not None
 
     def publisher(pid: str) -> str:
-        p = kb.procedures[pid]
-        return (p.sources[0].publisher if p.sources else None) or publisher_type(p.url, ward.hosts,
-                                                                                  ward.councillor_hosts)  # fmt: skip
+        return document_publisher(kb.procedures[pid], ward)
 
     unofficial = next(pid for pid in sorted(kb.procedures) if publisher(pid) not in OFFICIAL)
     official = next(pid for pid in sorted(kb.procedures) if publisher(pid) == "official_ward")
