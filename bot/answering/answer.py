@@ -351,9 +351,11 @@ class Answerer:
         top = self.gen.kb.procedures[cands[0].doc_id]
         folded = normalize(q)
         for n in map(normalize, self._named(q, named[0].doc_id)):
-            # 「一時預かり」 names both when the top's own name says it too; but 「児童扶養手当」 inside the top's
-            # 「特別児童扶養手当」 names the top only if the question says that longer name
-            if any(n == normalize(m) or (n in normalize(m) and _name_in(m, folded)) for m in (top.title, *top.aliases)):
+            # 「一時預かり」 names both when the top's own name says it too (「ベビーシッターの一時預かり」 and the top's
+            # 「ベビーシッター一時預かり」); but 「児童扶養手当」 inside the top's 「特別児童扶養手当」 names the top only
+            # when the question also says what the longer name adds (特別)
+            if any(n == normalize(m) or (n in normalize(m) and _adds_said(normalize(m), n, folded))
+                   for m in (top.title, *top.aliases)):  # fmt: skip
                 return cands
         return [named[0], *(c for c in cands if c is not named[0])]
 
@@ -783,10 +785,6 @@ def _connectives_follow(shown: list[Unit], p: Procedure) -> list[Unit]:
     return out
 
 
-_NAMES: dict[int, Any] = {}
-_LEXICONS: dict[int, RomajiLexicon] = {}
-
-
 def _bare_numbers(text: str) -> set[str]:
     return {n for n in re.findall(r"\d+(?:\.\d+)?", normalize_numbers(text)) if len(n) >= 2}
 
@@ -807,22 +805,26 @@ def _with_pivot(body: list[str], p: Procedure, lead: str, verdict: bool) -> list
 
 def _romaji(kb: Any) -> RomajiLexicon:
     """The knowledge's words by their folded reading (built on the first message with Latin letters)."""
-    key = id(kb)
-    if key not in _LEXICONS:
-        if len(_LEXICONS) > 8:
-            _LEXICONS.clear()
-        _LEXICONS[key] = RomajiLexicon.of_knowledge(kb.procedures.values())
-    return _LEXICONS[key]
+    return _per_kb(kb, "romaji", lambda: RomajiLexicon.of_knowledge(kb.procedures.values()))
 
 
 def _service_names(kb: Any) -> Any:
     """The knowledge's titles and aliases as one pattern (built once per loaded knowledge base)."""
-    key = id(kb)
-    if key not in _NAMES:
-        if len(_NAMES) > 8:
-            _NAMES.clear()
-        _NAMES[key] = names_pattern(n for p in kb.procedures.values() for n in (p.title, *p.aliases))
-    return _NAMES[key]
+    return _per_kb(kb, "names", lambda: names_pattern(n for p in kb.procedures.values() for n in (p.title, *p.aliases)))
+
+
+def _adds_said(longer: str, name: str, question: str) -> bool:
+    """Does the question say a part that ``longer`` adds around ``name``?"""
+    return any(len(part) >= 2 and part in question for part in longer.replace(name, " ").split())
+
+
+def _per_kb(kb: Any, name: str, build: Any) -> Any:
+    """Kept on the knowledge base itself: a cache keyed by ``id(kb)`` could hand a new knowledge base the names of an
+    old one that was freed and whose id was reused."""
+    cache = kb.__dict__.setdefault("_derived", {})
+    if name not in cache:
+        cache[name] = build()
+    return cache[name]
 
 
 @lru_cache(maxsize=256)

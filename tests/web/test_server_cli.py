@@ -29,6 +29,8 @@ def _serve(web_settings: Settings, **extra: str) -> tuple[subprocess.Popen[bytes
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     env["BOT_DATA_DIR"] = str(web_settings.data_dir)
+    # the rate limit counts in the shared test database, where other tests' requests from 127.0.0.1 already are
+    env["BOT_RATE_LIMIT_PER_MINUTE"] = "10000"
     env.update(extra)
     proc = subprocess.Popen(
         [sys.executable, "-m", "web", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
