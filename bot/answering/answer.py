@@ -290,7 +290,7 @@ class Answerer:
             if not cands and not aspects and (likely_out or (p_out is None and not mentions_childcare(q.text))):
                 return self._out_of_scope(q, OutOfScope.OTHER_TOPIC)
             return self._clarify(q, cands, debug, "the question names no topic")
-        cands = self._prefer_covering(q.text, self._prefer_named(q.text, cands))
+        cands = self._prefer_covering(q.text, self._prefer_named(q.text, cands, q.lang))
         top = cands[0]
         if not self._confident(top, q):
             # no document answers: not about childcare (by meaning; the child-words list only without the model), or
@@ -334,28 +334,33 @@ class Answerer:
         mine = next((c for c in cands if c.doc_id == prev), None)
         return mine is not None and mine.coverage >= 0.8 * top.coverage
 
-    def _named(self, q: str, doc_id: str) -> list[str]:
-        """The document's names (title, aliases) that the question contains."""
+    def _named(self, q: str, doc_id: str, lang: str = "ja") -> list[str]:
+        """The document's names (title, aliases, and for another language its names in that language) that the
+        question contains."""
         p = self.gen.kb.procedures[doc_id]
         folded = normalize(q)
-        return [n for n in (p.title, *p.aliases) if _name_in(n, folded)]
+        tr = p.translation(lang) if lang != "ja" else None
+        names = (p.title, *p.aliases, *((tr.title, *tr.aliases) if tr else ()))
+        return [n for n in names if _name_in(n, folded)]
 
-    def _prefer_named(self, q: str, cands: list[Candidate]) -> list[Candidate]:
+    def _prefer_named(self, q: str, cands: list[Candidate], lang: str = "ja") -> list[Candidate]:
         """A service the question names (its title or an alias) leads when retrieval ranked it lower: naming beats
         similarity (「ファミリー・サポートで預けると1時間いくら」 is about ファミサポ, not the nearest childcare page)."""
-        if not cands or self._names(q, cands[0].doc_id):
+        if not cands or self._named(q, cands[0].doc_id, lang):
             return cands  # the top document names itself
-        named = [c for c in cands[:5] if self._names(q, c.doc_id)]
+        named = [c for c in cands[:5] if self._named(q, c.doc_id, lang)]
         if len(named) != 1 or (cands[0].coverage >= 0.9 and named[0].coverage < cands[0].coverage):
             return cands  # the top document holds more of the question's words than the named one
         top = self.gen.kb.procedures[cands[0].doc_id]
         folded = normalize(q)
-        for n in map(normalize, self._named(q, named[0].doc_id)):
+        top_tr = top.translation(lang) if lang != "ja" else None
+        top_names = (top.title, *top.aliases, *((top_tr.title, *top_tr.aliases) if top_tr else ()))
+        for n in map(normalize, self._named(q, named[0].doc_id, lang)):
             # 「一時預かり」 names both when the top's own name says it too (「ベビーシッターの一時預かり」 and the top's
             # 「ベビーシッター一時預かり」); but 「児童扶養手当」 inside the top's 「特別児童扶養手当」 names the top only
             # when the question also says what the longer name adds (特別)
             if any(n == normalize(m) or (n in normalize(m) and _adds_said(normalize(m), n, folded))
-                   for m in (top.title, *top.aliases)):  # fmt: skip
+                   for m in top_names):  # fmt: skip
                 return cands
         return [named[0], *(c for c in cands if c is not named[0])]
 

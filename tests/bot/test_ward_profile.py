@@ -61,3 +61,10 @@ def test_a_name_inside_a_longer_name_names_the_shorter_service(knowledge_copy, t
     bot = Bot(settings, embedder)
     assert bot.ask("児童手当 金額").topic == "jidou-teate"
     assert bot.ask("特別児童手当 金額").topic == "tokubetsu-jidou-teate"
+
+
+def test_a_service_is_named_in_the_parents_language_too(fixture_bot: Bot) -> None:
+    """「아동수당은 얼마예요?」 names 児童手当 by its Korean alias: the document's names in the message's language count."""
+    a = fixture_bot.answerer
+    assert a._named("How much is the child allowance?", "jidou-teate", "en") == ["child allowance"]
+    assert a._named("How much is the child allowance?", "jidou-teate") == []  # Japanese names only, for Japanese
