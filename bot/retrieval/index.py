@@ -117,6 +117,7 @@ class IngestReport:
     excluded: list[str] = field(default_factory=list)
     chunks: int = 0
     embedded: int = 0
+    second_embedded: int = 0  # chunks the second dense leg embedded (bot.retrieval.second_leg)
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -358,7 +359,9 @@ class Indexer:
         report.embedded = len(todo)
         from bot.retrieval.second_leg import SecondLeg
 
-        SecondLeg(self.settings).build(chunks, tmp, self.index_dir / "gens" / old_gen if old_gen else None)
+        report.second_embedded = SecondLeg(self.settings).build(
+            chunks, tmp, self.index_dir / "gens" / old_gen if old_gen else None
+        )
         shutil.copytree(self.settings.knowledge_dir, tmp / "knowledge")
         # parsed from the copy, as Generation.load would (the live folder may have changed since the check)
         _store_knowledge(

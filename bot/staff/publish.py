@@ -508,13 +508,16 @@ class PreviewItem:
 
 
 def _seed_vectors(serving: Path | None, index_dir: Path) -> None:
-    """Give the throw-away index the serving generation's vectors, so only the edited document's chunks are embedded
-    (embedding the whole folder per preview would take minutes)."""
+    """Give the throw-away index the serving generation's vectors, both dense legs', so only the edited document's
+    chunks are embedded (embedding the whole folder per preview takes minutes: the second leg alone took 60 s for the
+    real knowledge, and the admin preview timed out in CI)."""
+    from bot.retrieval.second_leg import KEYS, VECTORS
+
     if serving is None or not (serving / "manifest.json").is_file():
         return
     seed = index_dir / "gens" / "seed"
     seed.mkdir(parents=True)
-    for name in ("manifest.json", "vectors.npy", "vector_keys.json"):
+    for name in ("manifest.json", "vectors.npy", "vector_keys.json", VECTORS, KEYS):
         if (serving / name).is_file():
             shutil.copy2(serving / name, seed / name)
     (index_dir / "CURRENT").write_text("seed", encoding="utf-8")

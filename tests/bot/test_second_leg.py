@@ -67,3 +67,22 @@ def test_it_can_be_switched_off(tmp_path: Path, embedder: EmbeddingModel) -> Non
     report = Indexer(settings, embedder).update()
     assert not (settings.index_dir / "gens" / report.generation / VECTORS).exists()
     assert Bot(settings, embedder).ask("아동수당은 얼마예요?", lang="ko").kind.value != ""
+
+
+def test_a_preview_index_seeded_from_the_serving_one_embeds_only_the_edited_document(
+    built: Settings, embedder: EmbeddingModel, tmp_path: Path
+) -> None:
+    import shutil
+
+    from bot.staff.publish import _seed_vectors
+
+    kdir = tmp_path / "knowledge"
+    shutil.copytree(built.knowledge_dir, kdir)
+    doc = kdir / "procedures" / "jidou-teate.md"
+    doc.write_text(doc.read_text(encoding="utf-8").replace("児童手当", "児童手当(改)", 1), encoding="utf-8")
+    temp = built.model_copy(update={"data_dir": tmp_path / "data", "knowledge_dir": kdir})
+    _seed_vectors(built.index_dir / "gens" / str(current_generation(built.index_dir)), temp.index_dir)
+    report = Indexer(temp, embedder).update()
+    wanted = len(json.loads((temp.index_dir / "gens" / report.generation / KEYS).read_text())["ids"])
+    # only 児童手当's title chunk changed: the other documents' names and summaries came from the serving generation
+    assert report.second_embedded == 1 < wanted
