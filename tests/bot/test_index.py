@@ -229,3 +229,34 @@ def test_a_generation_serves_the_knowledge_ingest_parsed_and_parses_again_when_t
     assert _generation_knowledge(gen_dir, built_for, 30).procedures["jidou-teate"].title.startswith("改")
     (gen_dir / KNOWLEDGE_PICKLE).write_bytes(b"not a pickle")
     assert _generation_knowledge(gen_dir, built_for, 365).procedures["jidou-teate"].title.startswith("改")
+
+
+def test_keyword_index_is_the_one_bm25s_builds_array_for_array(tmp_path: Path) -> None:
+    """build_keyword_index computes bm25s's score matrix without its sort (the ingest's memory peak at 50,000 chunks):
+    every file it writes must be byte-identical to what bm25s.BM25.index writes for the same chunks, or retrieval
+    would rank differently. Chunks of the fixture ward, and chunks that repeat terms and share none."""
+    from array import array
+
+    import bm25s
+
+    from bot.knowledge import load_knowledge
+    from bot.retrieval.index import Chunk, build_keyword_index, chunk_procedure
+    from bot.text.jatext import keyword_terms
+
+    kb = load_knowledge(ROOT / "tests" / "fixtures" / "knowledge", Settings().current_date(), 10000)
+    chunks = [c for p in sorted(kb.procedures.values(), key=lambda p: p.id) for c in chunk_procedure(p, 60, len)]
+    chunks += [Chunk(f"x#{i}", "x", "h", t, t, t) for i, t in enumerate(["保育園 保育園 保育園", "ピアノ", "です"])]
+    assert len(chunks) > 30
+    build_keyword_index(chunks, tmp_path / "lean")
+
+    vocab: dict[str, int] = {}
+    ids = [array("i", [vocab.setdefault(t, len(vocab)) for t in keyword_terms(c.keyword_text)]) for c in chunks]
+    reference = bm25s.BM25()
+    reference.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab), show_progress=False)
+    reference.save(str(tmp_path / "bm25s"), show_progress=False)
+
+    names = sorted(p.name for p in (tmp_path / "bm25s").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "lean").iterdir())
+    assert "data.csc.index.npy" in names
+    for name in names:
+        assert (tmp_path / "lean" / name).read_bytes() == (tmp_path / "bm25s" / name).read_bytes(), name
