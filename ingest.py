@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         indexer = Indexer(settings, get_embedder(settings.embedder, settings))
-        report = indexer.update(rebuild=args.rebuild, progress=progress)
+        report = indexer.update(rebuild=args.rebuild, progress=progress, checked=kb)
     except KnowledgeError as e:
         print(e, file=sys.stderr)
         return 1

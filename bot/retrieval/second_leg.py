@@ -77,7 +77,7 @@ class SecondLeg:
                 cache[c.key] = np.asarray(v, dtype=np.float32)
         dim = self.embedder.dimension
         matrix = np.vstack([cache[c.key] for c in mine]) if mine else np.zeros((0, dim), dtype=np.float32)
-        np.save(out / VECTORS, matrix.astype(np.float32))
+        np.save(out / VECTORS, np.asarray(matrix, dtype=np.float32))  # no copy: vstack of float32 rows is float32
         (out / KEYS).write_text(
             json.dumps({"embedder": self.embedder.identity, "ids": [c.id for c in mine], "keys": [c.key for c in mine]})
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -260,3 +261,46 @@ def test_keyword_index_is_the_one_bm25s_builds_array_for_array(tmp_path: Path) -
     assert "data.csc.index.npy" in names
     for name in names:
         assert (tmp_path / "lean" / name).read_bytes() == (tmp_path / "bm25s" / name).read_bytes(), name
+
+
+def test_incremental_ingest_puts_each_chunks_own_vector_in_its_row_and_in_chroma(
+    tmp_path: Path, knowledge_copy: Path, embedder: EmbeddingModel
+) -> None:
+    """The vectors are copied from the previous generation or embedded straight into one matrix (no per-chunk
+    dictionary): every row, reused or new, must be its own chunk's, in vectors.npy and in the dense store, also for a
+    new chunk text that occurs twice (the twin's long section splits into equal parts)."""
+    import numpy as np
+
+    from bot.retrieval.index import Generation
+
+    settings = Settings(data_dir=tmp_path / "data", knowledge_dir=knowledge_copy)
+    indexer = Indexer(settings, embedder)
+    indexer.update()
+    doc = knowledge_copy / "procedures" / "support-018.md"
+    doc.write_text(
+        doc.read_text(encoding="utf-8").replace("## 概要\n", "## 概要\n018サポートは東京都の事業です。\n", 1)
+    )
+    twin = knowledge_copy / "procedures" / "support-018-twin.md"
+    text = doc.read_text(encoding="utf-8").replace("id: support-018", "id: support-018-twin", 1)
+    text = text.replace("title: 018サポート", "title: 018サポートの写し", 1).replace(
+        "aliases: [", "aliases: [写し, ", 1
+    )
+    text = re.sub(r"aliases: .*", "aliases: [018サポートの写し]", text, count=1)
+    twin.write_text(text + "\n## 補足\n" + "同じ文です。" * 300 + "\n", encoding="utf-8")  # split into equal parts
+    report = indexer.update()
+    assert 0 < report.embedded < report.chunks
+
+    gen = settings.index_dir / "gens" / report.generation
+    rows = [json.loads(line) for line in (gen / "chunks.jsonl").open(encoding="utf-8")]
+    twins = [r["key"] for r in rows if r["doc_id"] == "support-018-twin" and r["heading"] == "補足"]
+    assert len(twins) > len(set(twins))
+
+    vectors = np.load(gen / "vectors.npy")
+    assert vectors.dtype == np.float32 and vectors.shape == (len(rows), embedder.dimension)
+    assert json.loads((gen / "vector_keys.json").read_text()) == [r["key"] for r in rows]
+    fresh = embedder.embed_documents([r["embed_text"] for r in rows])
+    assert np.abs(vectors - fresh).max() < 1e-5
+    served = Generation.load(settings, embedder)
+    for i in range(0, len(rows), 7):
+        assert served.store.query(vectors[i], 1)[0][0] in {r["id"] for r in rows if r["key"] == rows[i]["key"]}
+    served.close()
