@@ -207,6 +207,25 @@ def _load_vector_rows(gen_dir: Path) -> tuple[dict[str, int], np.ndarray | None]
     return {k: i for i, k in enumerate(keys)}, vecs
 
 
+STORE_BATCH = 2000  # vectors per Chroma add (VectorStore.add's batch)
+
+
+def _npy_blocks(path: Path, rows: int) -> Iterator[tuple[int, np.ndarray]]:
+    """(first row, block) of a 2-D ``.npy`` file, ``rows`` at a time, read with plain file reads: a memory map would
+    keep every page it touched resident until it is closed."""
+    fmt = np.lib.format
+    with open(path, "rb") as f:
+        version = fmt.read_magic(f)
+        read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, fortran, dtype = read_header(f)
+        if fortran or len(shape) != 2 or dtype.hasobject:
+            raise ValueError(f"{path}: expected a C-ordered 2-D numeric array, got {shape} {dtype}")
+        row_bytes = shape[1] * dtype.itemsize
+        for a in range(0, shape[0], rows):
+            n = min(rows, shape[0] - a)
+            yield a, np.frombuffer(f.read(n * row_bytes), dtype=dtype).reshape(n, shape[1])
+
+
 def _release_freed_memory() -> None:
     """Hand memory freed by large Python and numpy objects back to the system (glibc keeps freed heap pages
     otherwise, and the ingest's resident size would not go down between its steps). Elsewhere: nothing."""
@@ -423,6 +442,7 @@ class Indexer:
             for c, key in zip(chunks, keys, strict=True):
                 f.write(json.dumps(asdict(c) | {"key": key}, ensure_ascii=False) + "\n")
         np.save(tmp / "vectors.npy", vectors)
+        del vectors  # the store reads them back from the file a batch at a time (~100 MB less during its add)
         (tmp / "vector_keys.json").write_text(json.dumps(keys))
         ids = [c.id for c in chunks]
         metadatas = [{"doc_id": c.doc_id, "heading": c.heading} for c in chunks]
@@ -439,10 +459,11 @@ class Indexer:
             store = VectorStore(StoreLocation(location.collection, path=str(tmp / "chroma")))
         try:
             store.create()
-            store.add(ids, vectors, metadatas)
+            for a, block in _npy_blocks(tmp / "vectors.npy", STORE_BATCH):
+                store.add(ids[a : a + len(block)], block, metadatas[a : a + len(block)], batch=STORE_BATCH)
         finally:
             store.close()  # before the folder is renamed: the writing client must not outlive its path
-        del vectors, ids, metadatas
+        del ids, metadatas
         _release_freed_memory()
         progress("store", n_chunks, n_chunks)
         shutil.copytree(self.settings.knowledge_dir, tmp / "knowledge")
