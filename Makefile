@@ -66,6 +66,7 @@ eval-gate: install
 	$(PY) -m evals gate --no-ingest --dataset evals/datasets/understand/dev.jsonl --thresholds evals/thresholds-understand.toml
 	$(PY) -m evals gate --no-ingest --dataset evals/datasets/multilingual/dev.jsonl --thresholds evals/thresholds-multilingual.toml
 	$(PY) -m evals triage --split test --gate
+	$(PY) -m evals triage --split smalltalk-test --gate --thresholds evals/triage_smalltalk_thresholds.toml
 
 clean:
 	rm -rf .data .pytest_cache .mypy_cache .ruff_cache

@@ -159,7 +159,7 @@ def cmd_triage_train(args: argparse.Namespace) -> int:
 
 
 def cmd_aspects_train(args: argparse.Namespace) -> int:
-    from bot.answering.aspect_model import ARTIFACT, SCOPE_ARTIFACT
+    from bot.answering.aspect_model import ARTIFACT, SCOPE_ARTIFACT, SMALLTALK_ARTIFACT
     from bot.retrieval.embeddings import get_embedder
     from bot.safety import TRIAGE_EMBEDDER
     from evals import aspects
@@ -172,6 +172,9 @@ def cmd_aspects_train(args: argparse.Namespace) -> int:
     scope, figures = aspects.train_scope(embedder)
     print("scope (out of fold): " + " ".join(f"{k}={v:.3f}" for k, v in figures.items()))
     scope.save(SCOPE_ARTIFACT)
+    smalltalk, figures = aspects.train_smalltalk(embedder)
+    print("small talk: " + " ".join(f"{k}={v:.3f}" for k, v in figures.items()))
+    smalltalk.save(SMALLTALK_ARTIFACT)
     return 0
 
 
@@ -219,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--thresholds", default=str(HERE / "thresholds.toml"))
     p.set_defaults(func=cmd_gate)
     p = sub.add_parser("triage", help="emergency triage over a split of evals/datasets/triage (default: test)")
-    p.add_argument("--split", default="test", choices=("train", "dev", "test"))
+    p.add_argument("--split", default="test", choices=("train", "dev", "test", "smalltalk-test"))
     p.add_argument("--out", help="report folder (default evals/reports/<UTC timestamp>/)")
     p.add_argument("--gate", action="store_true", help="exit 1 when a metric is outside --thresholds")
     p.add_argument("--thresholds", default=str(HERE / "triage_thresholds.toml"))

@@ -102,7 +102,8 @@ def scope_rows() -> list[dict[str, Any]]:
     rows = [{"text": r["text"], "aspects": [SCOPE_LABEL]} for r in load_rows(OOS_DATA)]
     for split in ("train", "dev"):
         for r in load_rows(TRIAGE / f"{split}.jsonl"):
-            if r["level"] == "none" and r.get("style") not in ("out_of_scope", "other"):
+            # (small talk and short keyword messages, ``intent`` set, are neither: they train the small-talk model)
+            if r["level"] == "none" and r.get("style") not in ("out_of_scope", "other") and "intent" not in r:
                 rows.append({"text": r["text"], "aspects": []})
     rows += [{"text": r["text"], "aspects": []} for r in load_rows() if r["aspects"] != [NONE]]
     kb = load_knowledge(Path(__file__).resolve().parent.parent / "knowledge", date.today())
@@ -121,6 +122,43 @@ def train_scope(embedder: EmbeddingModel) -> tuple[AspectModel, dict[str, float]
         report[f"t={t} recall"] = float((pred & y).sum() / y.sum())
         report[f"t={t} false out-of-scope"] = float((pred & ~y).sum() / (~y).sum())
     paths = [OOS_DATA, TRIAGE / "train.jsonl", TRIAGE / "dev.jsonl", DATA]
+    model = AspectModel.train(rows, embedder, vectors=vectors, data_sha256=data_sha256(*paths),
+                              meta={"rows": len(rows), "cv": report})  # fmt: skip
+    return model, report
+
+
+# --- small talk: a greeting, thanks or goodbye, not a question -------------------------------------------------------
+
+SMALLTALK_LABELS = ("greeting", "thanks", "bye")
+
+
+def smalltalk_rows() -> list[dict[str, Any]]:
+    """Small talk: the triage rows a helper wrote blind with an ``intent`` (greeting / thanks / bye; ``other`` for the
+    short questions, acknowledgements and frustration beside them). Not small talk: every other triage row
+    (questions, near-misses, emergencies) and the aspect set's questions."""
+    rows = []
+    for split in ("train", "dev"):
+        for r in load_rows(TRIAGE / f"{split}.jsonl"):
+            intent = r.get("intent")
+            rows.append({"text": r["text"], "aspects": [intent] if intent in SMALLTALK_LABELS else []})
+    rows += [{"text": r["text"], "aspects": []} for r in load_rows()]
+    return rows
+
+
+def train_smalltalk(embedder: EmbeddingModel) -> tuple[AspectModel, dict[str, float]]:
+    from bot.answering.aspect_model import SMALLTALK_THRESHOLD
+
+    rows = smalltalk_rows()
+    vectors = embed_texts(embedder, [r["text"] for r in rows])
+    probs = out_of_fold(rows, vectors, embedder)
+    gold = [set(r["aspects"]) for r in rows]
+    pred = [{a for a, p in pr.items() if p >= SMALLTALK_THRESHOLD} for pr in probs]
+    report = {"rows": float(len(rows)), "small-talk rows": float(sum(bool(g) for g in gold))}
+    report |= {f"{k} (out of fold)": v for k, v in scores(gold, pred).items()}
+    report["questions taken for small talk (out of fold)"] = float(
+        sum(bool(p) and not g for g, p in zip(gold, pred, strict=True))
+    )
+    paths = [TRIAGE / "train.jsonl", TRIAGE / "dev.jsonl", DATA]
     model = AspectModel.train(rows, embedder, vectors=vectors, data_sha256=data_sha256(*paths),
                               meta={"rows": len(rows), "cv": report})  # fmt: skip
     return model, report

@@ -146,8 +146,15 @@ TARGET_RECALL = 0.98  # out of fold over train + dev, rules and model together; 
 VETOES = (0.0, 0.005, 0.01, 0.02, 0.05)  # 0.0: a rule match always stands
 
 
+# Character n-grams up to 4 and C = 20, chosen out of fold on train + dev (2026-12-02, after the small-talk rows, with
+# the recall counted over all rows): false alarms at 98 % recall 0.073 with 3-grams and C = 40, 0.056 with 4-grams and
+# C = 10, 0.052 with 4-grams and C = 20 (3-grams let "hello" share "hel" with "help": short Latin-script greetings
+# were taken for emergencies).
+NGRAM_MAX, C = 4, 20.0
+
+
 def train(
-    embedder: Any, *, c: float = 40.0, chr_weight: float = 3.0, folds: int = 5, data_dir: Path = DATA
+    embedder: Any, *, c: float = C, chr_weight: float = 3.0, folds: int = 5, data_dir: Path = DATA
 ) -> tuple[Any, list[dict[str, float]]]:
     """Fit the model on ``train`` + ``dev`` and choose its threshold from out-of-fold probabilities: the highest
     threshold at which rules + model still find ``TARGET_RECALL`` of the emergencies (a missed emergency costs more
@@ -164,18 +171,23 @@ def train(
     p = np.zeros(len(rows))
     for f in range(folds):
         part = TriageModel.train([r for r, k in zip(rows, fold_of, strict=True) if k != f], fixed, c=c,
-                                 chr_weight=chr_weight)  # fmt: skip
+                                 chr_weight=chr_weight, ngram_max=NGRAM_MAX)  # fmt: skip
         for i in np.nonzero(fold_of == f)[0]:
             p[i] = part.predict(rows[i]["text"], vecs[i]).p_emergency
     rule = np.array([detect_emergency(r["text"]) is not None for r in rows])
     pos = np.array([r["level"] != "none" for r in rows])
+    # The recall target is measured on the messages parents write as questions and reports, not on the 1–6-word
+    # fragments of the small-talk rows (``intent`` set): out of fold their recall stays at 0.82 for any threshold
+    # from 0.04 to 0.12, so counting them only pulled the threshold down (0.10 → 0.06) and raised false alarms on
+    # the rest (0.043 → 0.060). They still train the weights, and smalltalk-test.jsonl measures them.
+    main = np.array(["intent" not in r for r in rows])
     # A rule match stands unless the model is all but sure it is not an emergency (``veto``): rules match words,
     # and on near-misses (誤飲防止, 死ぬほど笑った, a febrile seizure last year) the words are there but the situation is not.
     curve = []
     for veto in VETOES:
         for t in np.round(np.arange(0.02, 0.96, 0.02), 2):
             hit = (rule & (p >= veto)) | (p >= t)
-            curve.append({"threshold": float(t), "veto": veto, "recall": float(hit[pos].mean()),
+            curve.append({"threshold": float(t), "veto": veto, "recall": float(hit[pos & main].mean()),
                           "false_alarm": float(hit[~pos].mean()), "model_recall": float((p >= t)[pos].mean()),
                           "rule_false_alarm": float((rule & (p >= veto))[~pos].mean())})  # fmt: skip
     ok = [x for x in curve if x["recall"] >= TARGET_RECALL]
@@ -188,7 +200,7 @@ def train(
             "oof_recall": chosen["recall"], "oof_false_alarm": chosen["false_alarm"]}  # fmt: skip
     meta["rule_veto"] = chosen["veto"]
     model = TriageModel.train(rows, fixed, c=c, chr_weight=chr_weight, threshold=chosen["threshold"],
-                              data_sha256=sha, meta=meta)  # fmt: skip
+                              data_sha256=sha, meta=meta, ngram_max=NGRAM_MAX)  # fmt: skip
     return model, curve
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from bot.answering import messages
-from bot.answering.aspect_model import AspectReader, ScopeReader, names_pattern
+from bot.answering.aspect_model import AspectReader, ScopeReader, SmallTalkReader, names_pattern
 from bot.answering.compose import (
     MAX_LEAD_CHARS,
     SOURCE_TRUST,
@@ -108,6 +108,7 @@ class Answerer:
         # the aspect model was trained with the triage model's embedder (USE): share it, and its query cache
         self.aspects = AspectReader(self.triage.embedder)
         self.scope = ScopeReader(self.triage.embedder)
+        self.smalltalk = SmallTalkReader(self.triage.embedder)
         self.composer = Composer(retriever.embedder)
 
     @property
@@ -140,13 +141,44 @@ class Answerer:
                 lang = lang or detected
             else:
                 decision = safety or None
-            result = self.emergency(q, decision) if decision else self._respond(self.understand(q, lang), history or [])
+            if decision:
+                result = self.emergency(q, decision)
+            else:
+                parsed = self.understand(q, lang)
+                talk = self._small_talk(parsed)
+                result = talk if talk is not None else self._respond(parsed, history or [])
         finally:
             _PINNED.reset(token)
         result.latency_ms = (time.perf_counter() - started) * 1000
         return result
 
     # ---- decision ----
+    def _small_talk(self, q: Question) -> AnswerResult | None:
+        """A greeting, thanks or goodbye gets a short reply in the parent's language (a greeting also the usual
+        topics to choose from), not a clarify list, a follow-up on the last topic or a "not known". Only when no
+        document answers the message: 「こんにちは、児童手当はいつ振り込まれますか」 is a question."""
+        intent = self.smalltalk.intent(q.text)
+        if intent is None:
+            return None
+        cands = self.retriever.search(self._search_text(q), generation=self.gen, lang=q.lang).candidates
+        if cands and self._confident(cands[0], q) and (q.lang != "ja" or not q.topicless):
+            return None
+        lang = q.lang if q.lang in messages.reply_languages() else "ja"
+        choices: list[Choice] = []
+        kb = self.gen.kb
+        if intent == "greeting" and kb.ward:
+            for pid in kb.ward.clarify_fallbacks:
+                if pid in kb.procedures:
+                    p = kb.procedures[pid]
+                    choices.append(Choice(p.title, f"{p.title}について教えて", p.id))
+            if lang != "ja":
+                choices = [self._translated_choice(c, lang) for c in choices]
+        ward = kb.ward.name_in(lang) if kb.ward and lang != "ja" else (kb.ward.name if kb.ward else "")
+        body = [messages.reply_frame(f"smalltalk_{intent}", lang, ward=ward)]
+        r = AnswerResult(q.text, AnswerKind.CLARIFY, "", body=body, choices=choices, reason=f"small talk: {intent}",
+                         lang=lang)  # fmt: skip
+        return _with_choices_text(r)
+
     def _respond(self, q: Question, history: list[Turn]) -> AnswerResult:
         return self._localize(self._respond_ja(q, history), q)
 

@@ -24,6 +24,8 @@ from bot.text.textnorm import nfkc
 ARTIFACT = Path(__file__).with_name("aspect_model.npz")
 # The same kind of model with one label, "out_of_scope": is the message about childcare at all (by meaning)?
 SCOPE_ARTIFACT = Path(__file__).with_name("scope_model.npz")
+# And with three: is the message small talk (a greeting, thanks, a goodbye) rather than a question?
+SMALLTALK_ARTIFACT = Path(__file__).with_name("smalltalk_model.npz")
 NONE = "none"
 log = logging.getLogger("bot.aspects")
 
@@ -188,3 +190,27 @@ class ScopeReader:
         except Exception:  # noqa: BLE001 - a failing model leaves retrieval and the word lists to decide
             log.exception("scope model failed on one message")
             return None
+
+
+SMALLTALK_THRESHOLD = 0.5
+
+
+class SmallTalkReader:
+    """Whether a message is only a greeting, thanks or a goodbye (「こんにちは」「thanks!」「xin chào」), from the
+    small-talk model; None for anything else, and always None when the model is absent or fails (the message then
+    takes the ordinary path, as before)."""
+
+    def __init__(self, embedder: EmbeddingModel | None, artifact: Path | None = SMALLTALK_ARTIFACT):
+        self.embedder = embedder
+        self.model = load_for(embedder, artifact, "small talk takes the ordinary answer path")
+
+    def intent(self, text: str) -> str | None:
+        if self.model is None or self.embedder is None or not text.strip():
+            return None
+        try:
+            probs = self.model.probabilities(text, self.embedder.embed_query(embedding_text(text)))
+        except Exception:  # noqa: BLE001 - a failing model leaves the message to the ordinary path
+            log.exception("small-talk model failed on one message")
+            return None
+        label, p = max(probs.items(), key=lambda kv: kv[1])
+        return label if p >= SMALLTALK_THRESHOLD else None

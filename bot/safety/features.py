@@ -31,14 +31,14 @@ def embedding_text(text: str) -> str:
     return normalize_query(text)
 
 
-def ngrams(text: str) -> list[str]:
+def ngrams(text: str, nmax: int = NGRAM_MAX) -> list[str]:
     """Character n-grams inside word boundaries (each word padded with a space), like scikit-learn's ``char_wb``."""
     out: list[str] = []
     for word in fold(text).split(" "):
         if not word:
             continue
         padded = f" {word} "
-        for n in range(NGRAM_MIN, NGRAM_MAX + 1):
+        for n in range(NGRAM_MIN, nmax + 1):
             if n == 1:
                 out.extend(word)  # unigrams without the padding
                 continue
@@ -49,21 +49,22 @@ def ngrams(text: str) -> list[str]:
 class NgramVectorizer:
     """Sublinear TF × IDF over a fixed vocabulary, L2-normalised; returns (indices, values) pairs, i.e. a sparse row."""
 
-    def __init__(self, vocabulary: Sequence[str], idf: np.ndarray):
+    def __init__(self, vocabulary: Sequence[str], idf: np.ndarray, nmax: int = NGRAM_MAX):
+        self.nmax = nmax  # the longest n-gram (the triage model reads up to 4; Latin words need it, see its train())
         self.vocabulary = list(vocabulary)
         self.index = {g: i for i, g in enumerate(self.vocabulary)}
         self.idf = np.asarray(idf, dtype=np.float32)
 
     @classmethod
-    def fit(cls, texts: Iterable[str], min_df: int = 2) -> NgramVectorizer:
+    def fit(cls, texts: Iterable[str], min_df: int = 2, nmax: int = NGRAM_MAX) -> NgramVectorizer:
         df: Counter[str] = Counter()
         n = 0
         for t in texts:
             n += 1
-            df.update(set(ngrams(t)))
+            df.update(set(ngrams(t, nmax)))
         vocab = sorted(g for g, c in df.items() if c >= min_df)
         idf = np.array([math.log((1 + n) / (1 + df[g])) + 1 for g in vocab], dtype=np.float32)
-        return cls(vocab, idf)
+        return cls(vocab, idf, nmax)
 
     def matrix(self, texts: Sequence[str]) -> Any:
         """The rows of ``texts`` as one scipy CSR matrix (training only)."""
@@ -77,7 +78,7 @@ class NgramVectorizer:
         )
 
     def row(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        counts = Counter(self.index[g] for g in ngrams(text) if g in self.index)
+        counts = Counter(self.index[g] for g in ngrams(text, self.nmax) if g in self.index)
         if not counts:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))

@@ -154,7 +154,7 @@ class TriageModel:
     # ---- artifact ----
     def save(self, path: Path = ARTIFACT) -> None:
         meta = {**self.meta, "embedder_identity": self.embedder_identity, "data_sha256": self.data_sha256,
-                "threshold": self.threshold, "chr_weight": self.chr_weight}  # fmt: skip
+                "threshold": self.threshold, "chr_weight": self.chr_weight, "ngram_max": self.vectorizer.nmax}  # fmt: skip
         np.savez_compressed(
             path,
             classes=np.array(self.classes),
@@ -176,7 +176,7 @@ class TriageModel:
                 meta = json.loads(str(z["meta"]))
                 return cls(
                     classes=[str(c) for c in z["classes"]], w_emb=z["w_emb"], w_chr=z["w_chr"], bias=z["bias"],
-                    vectorizer=NgramVectorizer([str(g) for g in z["vocabulary"]], z["idf"]),
+                    vectorizer=NgramVectorizer([str(g) for g in z["vocabulary"]], z["idf"], meta.get("ngram_max", 3)),
                     chr_weight=meta["chr_weight"], threshold=meta["threshold"],
                     lang_classes=[str(c) for c in z["lang_classes"]], w_lang=z["w_lang"], b_lang=z["b_lang"],
                     embedder_identity=meta["embedder_identity"], data_sha256=meta["data_sha256"], meta=meta,
@@ -188,12 +188,12 @@ class TriageModel:
     @classmethod
     def train(cls, rows: Sequence[dict[str, Any]], embedder: EmbeddingModel, *, c: float = 10.0,
               chr_weight: float = 1.0, threshold: float = 0.5, data_sha256: str = "",
-              meta: dict[str, Any] | None = None) -> TriageModel:  # fmt: skip
+              meta: dict[str, Any] | None = None, ngram_max: int = 3) -> TriageModel:  # fmt: skip
         from scipy.sparse import csr_matrix, hstack
         from sklearn.linear_model import LogisticRegression
 
         texts = [r["text"] for r in rows]
-        vec = NgramVectorizer.fit(texts)
+        vec = NgramVectorizer.fit(texts, nmax=ngram_max)
         chr_m = vec.matrix(texts)
         emb = embed_texts(embedder, texts)
         x = hstack([csr_matrix(emb), chr_m * chr_weight]).tocsr()

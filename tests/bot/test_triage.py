@@ -52,6 +52,15 @@ def test_the_test_split_shares_no_message_with_training() -> None:
     assert authors.isdisjoint({r["author"] for r in triage_eval.load_split("train")})
 
 
+def test_the_small_talk_split_shares_no_message_with_any_other() -> None:
+    # Its authors also wrote training rows (in a separate pass, with other wording), so it is kept apart from `test`,
+    # whose authors wrote nothing else; the texts must still be new.
+    seen = {r["text"] for split in ("train", "dev", "test") for r in triage_eval.load_split(split)}
+    small = triage_eval.load_split("smalltalk-test")
+    assert len(small) >= 200 and not seen & {r["text"] for r in small}
+    assert {r["author"] for r in small} == {"helper-smalltalk", "helper-smalltalk2"}
+
+
 @pytest.mark.parametrize(
     ("text", "level", "lang"),
     [
