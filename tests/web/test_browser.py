@@ -323,7 +323,7 @@ def test_widget_on_another_origin_opens_and_answers(browser: Any, host_page: Any
         assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(11, 92, 173)"  # host CSS kept out
         button.click()
         assert pg.get_by_role("button", name="子育てチャットを閉じる").get_attribute("aria-expanded") == "true"
-        frame = pg.frame_locator("iframe[title='台東区 子育てチャット']")
+        frame = chat_frame(pg)
         box = frame.get_by_label("質問を入力してください")
         box.fill("児童手当について教えて")
         box.press("Enter")
@@ -335,6 +335,17 @@ def test_widget_on_another_origin_opens_and_answers(browser: Any, host_page: Any
 def widget_button(pg: Any) -> Any:
     """The launcher inside the widget's shadow root (Playwright's locators pierce open shadow roots)."""
     return pg.locator("#kosodate-chat-widget button[aria-controls]")
+
+
+WIDGET_TITLE = "台東区 子育てチャット"  # the host page's data-title (write_host_page)
+
+
+def chat_frame(pg: Any) -> Any:
+    """The open widget's chat, once its /embed page has loaded: a key pressed before chat.js runs is lost (Enter puts a
+    line break in the box instead of sending, which made test_widget_on_another_origin_opens_and_answers flaky)."""
+    iframe = pg.locator(f"iframe[title='{WIDGET_TITLE}']")
+    iframe.element_handle().content_frame().wait_for_url(re.compile(r"/embed"), wait_until="load")
+    return pg.frame_locator(f"iframe[title='{WIDGET_TITLE}']")
 
 
 def shadow_focus(pg: Any) -> str | None:
@@ -373,7 +384,7 @@ def test_widget_escape_closes_from_inside_the_chat_and_returns_focus(browser: An
     with script_checked_page(browser, 1280, 800) as pg:
         pg.goto(host_page)
         widget_button(pg).click()
-        frame = pg.frame_locator("iframe[title='台東区 子育てチャット']")
+        frame = chat_frame(pg)
         box = frame.locator("#composer-input")
         box.click()  # focus is inside the cross-origin frame: the host page never sees this key itself
         box.press("Escape")
@@ -401,7 +412,7 @@ def test_widget_on_a_phone_opens_full_screen_above_the_footer(
         assert panel["y"] + panel["height"] == 844 - footer  # the whole screen, except the footer when there is one
         if footer:
             assert pg.locator("#site-footer").bounding_box()["y"] >= panel["y"] + panel["height"]
-        frame = pg.frame_locator("iframe[title='台東区 子育てチャット']")
+        frame = chat_frame(pg)
         send = frame.locator("#composer-send").bounding_box()
         assert send["y"] + send["height"] <= 844 - footer  # the chat's own send button is on screen, uncovered
         assert not widget_button(pg).is_visible()
@@ -435,7 +446,7 @@ def test_screenshots(browser: Any, content_server: Any, tmp_path: Path, host_sit
         pg.locator(".msg-bot").last.screenshot(path=str(SCREENSHOTS / f"emergency-{width}.png"))
         pg.goto(host_page)
         pg.get_by_role("button", name="子育てチャットを開く").click()
-        frame = pg.frame_locator("iframe[title='台東区 子育てチャット']")
+        frame = chat_frame(pg)
         box = frame.get_by_label("質問を入力してください")
         box.fill("保育園")
         box.press("Enter")
@@ -508,7 +519,7 @@ def test_the_widget_panel_has_no_serious_violations(browser: Any, host_page: str
     try:
         pg.goto(host_page)
         widget_button(pg).click()
-        pg.frame_locator("iframe[title='台東区 子育てチャット']").locator("#composer-input").wait_for()
+        chat_frame(pg).locator("#composer-input").wait_for()
         bad = axe_violations(pg)  # the host page with the open panel (axe looks into the shadow root)
         assert bad == [], bad
     finally:
