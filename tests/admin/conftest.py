@@ -1,7 +1,8 @@
-"""Admin fixtures: a writable copy of knowledge/ and a data folder in tmp, one index, one Bot and one real uvicorn server.
+"""Admin fixtures: a writable copy of the fictional ward's knowledge (tests/fixtures/knowledge) and a copy of its session
+index in tmp, one Bot and one real uvicorn server.
 
-Publishing writes into the copy (never into the repository's knowledge/) and re-indexes in the background, so tests
-that publish edit documents nobody else asserts on. Three accounts exist, one per role; each password is the name
+Publishing writes into the copy (never into the repository) and re-indexes in the background, so tests that publish
+edit documents nobody else asserts on. Three accounts exist, one per role; each password is the name
 repeated (``editor-editor``), long enough for the 10-character rule.
 """
 
@@ -10,21 +11,19 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from bot.config import Settings
 from bot.retrieval.embeddings import EmbeddingModel
-from bot.retrieval.index import Indexer
 from bot.service import Bot
 from bot.staff.auth import Accounts, Role
 from bot.storage.logstore import LogStore
+from tests.conftest import FIXTURE_KNOWLEDGE, copy_data_dir
 from tests.web.conftest import LiveServer
 from web.app import create_app
 
-ROOT = Path(__file__).resolve().parents[2]
 ROLES = {"viewer": Role.VIEWER, "editor": Role.EDITOR, "admin": Role.ADMIN}
 
 
@@ -33,12 +32,14 @@ def password_for(name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def admin_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def admin_settings(tmp_path_factory: pytest.TempPathFactory, fixture_settings: Settings) -> Settings:
     base = tmp_path_factory.mktemp("admin")
     kdir = base / "knowledge"
-    shutil.copytree(ROOT / "knowledge", kdir)
+    shutil.copytree(FIXTURE_KNOWLEDGE, kdir, ignore=shutil.ignore_patterns("README.md"))
+    # the index of the same files: the first publish re-embeds only what it changed
+    data = copy_data_dir(fixture_settings, base / "data")
     return Settings(
-        data_dir=base / "data", knowledge_dir=kdir, db_url=None, llm_base_url=None, llm_azure_endpoint=None,
+        data_dir=data, knowledge_dir=kdir, db_url=None, llm_base_url=None, llm_azure_endpoint=None,
         rate_limit_per_minute=10_000, login_attempts_per_5min=10_000, cors_origins=[], frame_ancestors=["*"], secure_cookies=False,
         minutes_per_call=6.0,
     )  # fmt: skip
@@ -62,7 +63,6 @@ def accounts(admin_store: LogStore) -> Accounts:
 
 @pytest.fixture(scope="session")
 def admin_bot(admin_settings: Settings, embedder: EmbeddingModel) -> Bot:
-    Indexer(admin_settings, embedder).update()
     bot = Bot(admin_settings, embedder)
     bot.ask("児童手当について教えて")  # warm Sudachi and the embedder
     return bot

@@ -23,7 +23,7 @@ QUESTIONS = [
     "児童手当はいくら?",  # answer + hand-off
     "保育園の申込はどうすればいい?",
     "夜中に子どもが熱を出した",  # emergency
-    "保育園",  # clarify
+    "手続き",  # clarify
     "ピアノ発表会の衣装はどこで買える?",  # no answer / out of scope
     "明日の天気は?",  # out of scope
     "妊娠届はどこに出す?",

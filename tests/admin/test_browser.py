@@ -38,11 +38,11 @@ def test_edit_validate_publish_and_the_bot_answers(page: Any, admin_server: Live
     page.wait_for_url("**/admin/knowledge/kyushokuhi/edit")
     box = page.locator("#doc-text")
     original = box.input_value()
-    old_fact = "区立小中学校の給食費は、令和5年1月からは親の負担がありません(2023年時点)。"
-    new_fact = "区立小中学校の給食費は、令和8年度も親の負担がありません(区の発表)。"
+    old_fact = "区立小中学校の給食費は、みどり区が全額を負担しているため、保護者が払う必要はありません。"
+    new_fact = "区立小中学校の給食費は、令和8年度もみどり区が全額を負担するため、保護者が払う必要はありません。"
     assert old_fact in original
 
-    box.fill(original.replace("checked: 2026-12-02", "checked: 2026-11-31").replace(old_fact, new_fact))
+    box.fill(original.replace("checked: 2026-11-27", "checked: 2026-11-31").replace(old_fact, new_fact))
     page.get_by_role("button", name="検証する").click()
     error = page.locator(".problem-error").first
     error.wait_for()
@@ -52,7 +52,7 @@ def test_edit_validate_publish_and_the_bot_answers(page: Any, admin_server: Live
     error.locator(".line-link").click()  # jumps to the line in the textarea (admin.js)
     assert page.evaluate("document.activeElement.id") == "doc-text"
 
-    box.fill(box.input_value().replace("checked: 2026-11-31", "checked: 2026-12-02"))
+    box.fill(box.input_value().replace("checked: 2026-11-31", "checked: 2026-11-27"))
     page.get_by_role("button", name="検証する").click()
     page.locator(".problems .ok").wait_for()
     page.get_by_role("button", name="公開する").click()
@@ -62,9 +62,9 @@ def test_edit_validate_publish_and_the_bot_answers(page: Any, admin_server: Live
 
     saved = (admin_settings.knowledge_dir / "procedures" / "kyushokuhi.md").read_text(encoding="utf-8")
     assert new_fact in saved and old_fact not in saved
-    reply = page.request.post(url + "/api/chat", data={"message": "区立小学校の給食費はいくら?"}).json()
+    reply = page.request.post(url + "/api/chat", data={"message": "区立小学校の給食費は払いますか?"}).json()
     assert reply["kind"] == "answer" and reply["citations"][0]["doc_id"] == "kyushokuhi"
-    assert "令和8年度も親の負担がありません" in reply["answer"], reply["answer"]
+    assert "令和8年度もみどり区が全額を負担" in reply["answer"], reply["answer"]
 
 
 AXE = Path(__file__).resolve().parents[2] / "tools" / "axe" / "node_modules" / "axe-core" / "axe.min.js"

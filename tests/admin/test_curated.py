@@ -78,7 +78,7 @@ def test_expired_curated_answer_is_not_used(client_as: Callable[[str], httpx.Cli
     c = client_as("editor")
     q = "病児保育の予約は前日の何時までですか"
     yesterday = (admin_bot.settings.current_date() - timedelta(days=1)).isoformat()
-    assert _create(c, patterns=q, answer="期限切れの定型回答です。", doc_ids="byougoji-hoiku", form_id="",
+    assert _create(c, patterns=q, answer="期限切れの定型回答です。", doc_ids="byouji-hoiku", form_id="",
                    expires_on=yesterday).status_code == 303  # fmt: skip
     assert "期限切れの定型回答" not in ask(c, q)["answer"]
     assert "期限切れ" in c.get("/admin/curated").text

@@ -86,7 +86,7 @@ def test_preview_answers_from_the_edited_text_while_parents_get_the_old(
     c = client_as("editor")
     path = admin_settings.knowledge_dir / "procedures" / "jidou-teate.md"
     text = path.read_text(encoding="utf-8")
-    old = re.search(r"- 3歳未満:([\d,]+)円", text)
+    old = re.search(r"3歳未満の子ども1人につき月([\d,]+)円", text)
     assert old, "the amount line moved"
     edited = text.replace(old[1], "17,250")  # every occurrence, so the translated summaries still agree
     r = c.post("/admin/knowledge/jidou-teate/edit", data={"text": edited, "action": "preview", "csrf": page_csrf(c)})
@@ -111,7 +111,7 @@ def test_publish_reindexes_and_the_bot_answers_with_the_new_fact(
     text = path.read_text(encoding="utf-8")
     # the amount changes in the Japanese text and in every language's summary (the validator checks they agree)
     new = text.replace("15,000", "15,500")
-    assert "- 3歳未満:15,500円" in new
+    assert "3歳未満の子ども1人につき月15,500円" in new
     # parents keep getting answers while the index is rebuilt (the old generation serves until the swap)
     before = c.post("/api/chat", json={"message": "児童手当はいくら?"}).json()
     assert "15,000円" in before["answer"]
@@ -131,7 +131,8 @@ def test_publish_reindexes_and_the_bot_answers_with_the_new_fact(
     assert status["serving"] == status["generation"]
     entry = next(e for e in accounts.audit_entries(20, "knowledge.publish") if e.target == "procedures/jidou-teate.md")
     assert entry.actor == "editor"
-    assert "-- 3歳未満:15,000円" in entry.detail and "+- 3歳未満:15,500円" in entry.detail
+    assert "-児童手当は、3歳未満の子ども1人につき月15,000円です。" in entry.detail
+    assert "+児童手当は、3歳未満の子ども1人につき月15,500円です。" in entry.detail
     assert entry.detail.startswith("--- a/procedures/jidou-teate.md")
     audit_page = c.get("/admin/audit").text
     assert "knowledge.publish" in audit_page and "15,500円" in audit_page
@@ -172,7 +173,7 @@ def test_offices_and_forms_are_edited_validated_and_published(
     c = client_as("editor")
     # the document editor lists the office and form ids a document may name
     doc_page = c.get("/admin/knowledge/jidou-teate/edit").text
-    assert 'class="office-ids"' in doc_page and "<code>kosodate-wakamono</code> 子育て・若者支援課" in doc_page
+    assert 'class="office-ids"' in doc_page and "<code>kosodate-wakamono</code> 子育て支援課" in doc_page
     assert "<code>mynaportal-jidouteate</code>" in doc_page
     path = admin_settings.knowledge_dir / "offices.yaml"
     before = path.read_text(encoding="utf-8")
@@ -189,7 +190,7 @@ def test_offices_and_forms_are_edited_validated_and_published(
     assert r.status_code == 422 and "窓口の id「kosodate-wakamono」は offices.yaml にありません。" in r.text
     # a new office publishes, re-indexes, and the serving bot knows it
     added = before.rstrip("\n") + (
-        "\n\n  - id: test-madoguchi\n    name: テスト用の窓口\n    phone: 03-5246-9999\n    address: null\n"
+        "\n\n  - id: test-madoguchi\n    name: テスト用の窓口\n    phone: 03-0000-9999\n    address: null\n"
         "    hours: null\n    url: null\n    note: null\n"
     )
     r = c.post("/admin/files/offices", data={"text": added, "action": "publish", "csrf": page_csrf(c)})

@@ -56,12 +56,12 @@ def test_question_streams_an_answer_with_source_and_handoff(page: Any) -> None:
     assert apply.get_attribute("rel") == "noopener noreferrer"
     assert "マイナンバーカードが必要です" in answer.locator(".next-step").inner_text()
     more = answer.locator(".msg-more")
-    assert "出典:区の公式ページ・2024年9月4日" in more.locator("summary").inner_text()
+    assert "出典:区の公式ページ・2025年4月1日" in more.locator("summary").inner_text()
     assert not answer.locator(".sources").is_visible() and not answer.locator(".office").is_visible()
     more.locator("summary").click()
     source = answer.locator(".source-link").first
-    assert source.is_visible() and source.get_attribute("href").startswith("https://www.city.taito.lg.jp/")
-    assert "情報の時点:2024年9月4日" in answer.locator(".sources").inner_text()
+    assert source.is_visible() and source.get_attribute("href").startswith("https://www.city.midori-ku.invalid/")
+    assert "情報の時点:2025年4月1日" in answer.locator(".sources").inner_text()
     assert "用意するもの" in answer.locator(".handoff").inner_text()
     assert answer.locator(".office-tel").get_attribute("href").startswith("tel:03")
     assert answer.locator(".suggestions .chip").count() >= 1
@@ -73,10 +73,10 @@ def test_question_streams_an_answer_with_source_and_handoff(page: Any) -> None:
 
 
 def test_an_amount_list_is_a_list_and_the_rest_is_behind_kuwashiku(page: Any) -> None:
-    answer = ask(page, "児童手当はいくらもらえますか?")
+    answer = ask(page, "病児保育の料金はいくらですか?")  # the fee section is a Markdown list of three lines
     items = answer.locator(".msg-body .msg-list li")
-    assert items.count() == 3 and "15,000円" in items.first.inner_text()
-    assert "- 3歳未満" not in answer.locator(".msg-body").inner_text()  # no raw Markdown dashes
+    assert items.count() == 3 and "2,000円" in items.first.inner_text()
+    assert "- 1日" not in answer.locator(".msg-body").inner_text()  # no raw Markdown dashes
     more = answer.locator(".msg-more")
     assert more.is_visible() and not more.locator(".msg-details-body").is_visible()
     more.locator("summary").click()
@@ -142,15 +142,16 @@ def check_interface_strings(page: Any, lang: str) -> None:
 
 
 def test_the_conversation_survives_a_reload_and_new_conversation_starts_clean(page: Any, server: Any) -> None:
-    first = ask(page, "児童館って何時まで開いてますか?")
-    assert "児童館" in first.locator(".msg-body").inner_text()
+    first = ask(page, "一時預かりは何時まで使えますか?")
+    assert "一時預かり" in first.locator(".msg-body").inner_text()
     page.reload()
     restored = page.locator(".msg-bot:not(.msg-welcome)")
-    assert restored.count() == 1 and "児童館" in restored.first.locator(".msg-body").inner_text()
-    assert page.locator(".msg-user").first.inner_text().endswith("児童館って何時まで開いてますか?")
+    assert restored.count() == 1 and "一時預かり" in restored.first.locator(".msg-body").inner_text()
+    assert page.locator(".msg-user").first.inner_text().endswith("一時預かりは何時まで使えますか?")
     assert restored.first.locator(".feedback-button").first.is_visible()  # still rateable
-    follow = ask(page, "じゃあ日曜日は?")  # the session survived too: the follow-up stays on 児童館
-    assert "児童館" in follow.locator(".source-link").first.text_content()
+    follow = ask(page, "じゃあ料金は?")  # the session survived too: the follow-up stays on 一時預かり
+    assert "一時預かり" in follow.locator(".source-link").first.text_content()
+    assert "500円" in follow.locator(".msg-body").inner_text()
     old_session = page.evaluate("() => sessionStorage.getItem('kosodate.session')")
     with page.expect_response("**/api/chat/end") as ended:
         page.get_by_role("button", name="新しい相談").click()
@@ -158,11 +159,12 @@ def test_the_conversation_survives_a_reload_and_new_conversation_starts_clean(pa
     assert page.locator(".msg:not(.msg-welcome)").count() == 0
     assert page.evaluate("() => document.activeElement.id") == "composer-input"
     sync_api.expect(page.locator("#composer-status")).to_have_text("新しい相談を始めました。")
-    fresh = ask(page, "じゃあ日曜日は?")
-    # no context: not an answer about 児童館 (a choice among several services is a question back, not a follow-up)
-    assert "kind-answer" not in (fresh.get_attribute("class") or "") or "児童館" not in (
+    fresh = ask(page, "じゃあ料金は?")
+    # no context: not an answer about 一時預かり (a choice among several services is a question back, not a follow-up)
+    assert "kind-answer" not in (fresh.get_attribute("class") or "") or "一時預かり" not in (
         fresh.locator(".source-link").first.text_content() or ""
     )
+    assert "500円" not in fresh.locator(".msg-body").inner_text()
     assert page.evaluate("() => sessionStorage.getItem('kosodate.session')") not in (old_session, "", None)
     page.reload()  # what was cleared stays cleared
     assert page.locator(".msg-bot:not(.msg-welcome)").count() == 1
@@ -180,7 +182,7 @@ def test_what_a_reload_keeps_is_masked(page: Any) -> None:
 
 
 def test_suggestion_and_clarify_choices_are_buttons(page: Any) -> None:
-    answer = ask(page, "手当")
+    answer = ask(page, "いくら?")  # several services have an amount: a question back
     choices = answer.locator(".choices button")
     assert choices.count() >= 2
     choices.first.click()
@@ -321,7 +323,7 @@ def test_widget_on_another_origin_opens_and_answers(browser: Any, host_page: Any
         assert button.evaluate("b => getComputedStyle(b).backgroundColor") == "rgb(11, 92, 173)"  # host CSS kept out
         button.click()
         assert pg.get_by_role("button", name="子育てチャットを閉じる").get_attribute("aria-expanded") == "true"
-        frame = pg.frame_locator("iframe[title='台東区 子育てチャット']")
+        frame = chat_frame(pg)
         box = frame.get_by_label("質問を入力してください")
         box.fill("児童手当について教えて")
         box.press("Enter")
@@ -333,6 +335,17 @@ def test_widget_on_another_origin_opens_and_answers(browser: Any, host_page: Any
 def widget_button(pg: Any) -> Any:
     """The launcher inside the widget's shadow root (Playwright's locators pierce open shadow roots)."""
     return pg.locator("#kosodate-chat-widget button[aria-controls]")
+
+
+WIDGET_TITLE = "台東区 子育てチャット"  # the host page's data-title (write_host_page)
+
+
+def chat_frame(pg: Any) -> Any:
+    """The open widget's chat, once its /embed page has loaded: a key pressed before chat.js runs is lost (Enter puts a
+    line break in the box instead of sending, which made test_widget_on_another_origin_opens_and_answers flaky)."""
+    iframe = pg.locator(f"iframe[title='{WIDGET_TITLE}']")
+    iframe.element_handle().content_frame().wait_for_url(re.compile(r"/embed"), wait_until="load")
+    return pg.frame_locator(f"iframe[title='{WIDGET_TITLE}']")
 
 
 def shadow_focus(pg: Any) -> str | None:
@@ -371,7 +384,7 @@ def test_widget_escape_closes_from_inside_the_chat_and_returns_focus(browser: An
     with script_checked_page(browser, 1280, 800) as pg:
         pg.goto(host_page)
         widget_button(pg).click()
-        frame = pg.frame_locator("iframe[title='台東区 子育てチャット']")
+        frame = chat_frame(pg)
         box = frame.locator("#composer-input")
         box.click()  # focus is inside the cross-origin frame: the host page never sees this key itself
         box.press("Escape")
@@ -399,7 +412,7 @@ def test_widget_on_a_phone_opens_full_screen_above_the_footer(
         assert panel["y"] + panel["height"] == 844 - footer  # the whole screen, except the footer when there is one
         if footer:
             assert pg.locator("#site-footer").bounding_box()["y"] >= panel["y"] + panel["height"]
-        frame = pg.frame_locator("iframe[title='台東区 子育てチャット']")
+        frame = chat_frame(pg)
         send = frame.locator("#composer-send").bounding_box()
         assert send["y"] + send["height"] <= 844 - footer  # the chat's own send button is on screen, uncovered
         assert not widget_button(pg).is_visible()
@@ -409,7 +422,10 @@ def test_widget_on_a_phone_opens_full_screen_above_the_footer(
         assert shadow_focus(pg) == "子育てチャットを開く"
 
 
-def test_screenshots(browser: Any, server: Any, host_page: str) -> None:
+@pytest.mark.content  # the pictures in docs/screenshots/ show Taito's bot, as the README describes it
+def test_screenshots(browser: Any, content_server: Any, tmp_path: Path, host_site: str) -> None:
+    server = content_server
+    host_page = f"{host_site}/{write_host_page(tmp_path, server)}"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for width, height in ((390, 844), (1280, 900)):
         context = browser.new_context(viewport={"width": width, "height": height}, locale="ja-JP",
@@ -430,7 +446,7 @@ def test_screenshots(browser: Any, server: Any, host_page: str) -> None:
         pg.locator(".msg-bot").last.screenshot(path=str(SCREENSHOTS / f"emergency-{width}.png"))
         pg.goto(host_page)
         pg.get_by_role("button", name="子育てチャットを開く").click()
-        frame = pg.frame_locator("iframe[title='台東区 子育てチャット']")
+        frame = chat_frame(pg)
         box = frame.get_by_label("質問を入力してください")
         box.fill("保育園")
         box.press("Enter")
@@ -459,7 +475,7 @@ def axe_violations(pg: Any) -> list[dict[str, Any]]:
     [
         ("児童手当はいくら?", ""),
         ("子どもが息をしていない", ""),
-        ("手当", ""),
+        ("手続き", ""),
         ("児童手当について教えて", "open"),  # 「くわしく」 opened: sources, form details, office
         ("児童手当について教えて", "en"),  # the interface in English
         ("児童手当について教えて", "ne"),  # …and in Nepali
@@ -503,7 +519,7 @@ def test_the_widget_panel_has_no_serious_violations(browser: Any, host_page: str
     try:
         pg.goto(host_page)
         widget_button(pg).click()
-        pg.frame_locator("iframe[title='台東区 子育てチャット']").locator("#composer-input").wait_for()
+        chat_frame(pg).locator("#composer-input").wait_for()
         bad = axe_violations(pg)  # the host page with the open panel (axe looks into the shadow root)
         assert bad == [], bad
     finally:
@@ -539,9 +555,11 @@ TYPICAL = ("und-d-001", "und-d-003", "und-d-006", "und-d-009", "und-d-012", "und
 DEV = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "understand" / "dev.jsonl"
 
 
-def test_a_typical_answer_card_fits_one_phone_screen(browser: Any, server: Any) -> None:
+@pytest.mark.content  # typical questions about Taito's services, answered from Taito's knowledge
+def test_a_typical_answer_card_fits_one_phone_screen(browser: Any, content_server: Any) -> None:
     """Issue 16: the answer, one next step and 「くわしく」 fit a 390×844 screen; sources and office details wait behind
     the disclosure. The median height is printed (run with -s) for the report."""
+    server = content_server
     rows = {r["id"]: r for r in map(json.loads, DEV.read_text(encoding="utf-8").splitlines())}
     heights: dict[str, float] = {}
     with checked_page(browser, 390, 844, 15_000) as pg:

@@ -189,7 +189,7 @@ def test_clarify_choices_are_quick_replies_and_tapping_one_answers_in_the_same_c
     line_server: LiveServer, stub: StubLine, db_path: Path, web_settings: Settings, line_overrides: dict[str, object]
 ) -> None:  # fmt: skip
     user = user_id()
-    post(line_server, text_event(user, "手当"))
+    post(line_server, text_event(user, "手続き"))
     [msg] = stub.wait(1)[0]["body"]["messages"]
     items = msg["quickReply"]["items"]
     assert 2 <= len(items) <= 13

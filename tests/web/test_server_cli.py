@@ -29,6 +29,7 @@ def _serve(web_settings: Settings, **extra: str) -> tuple[subprocess.Popen[bytes
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     env["BOT_DATA_DIR"] = str(web_settings.data_dir)
+    env["BOT_KNOWLEDGE_DIR"] = str(web_settings.knowledge_dir)
     # the rate limit counts in the shared test database, where other tests' requests from 127.0.0.1 already are
     env["BOT_RATE_LIMIT_PER_MINUTE"] = "10000"
     env.update(extra)
