@@ -164,16 +164,11 @@ class Answerer:
         if cands and self._confident(cands[0], q) and (q.lang != "ja" or not q.topicless):
             return None
         lang = q.lang if q.lang in messages.reply_languages() else "ja"
-        choices: list[Choice] = []
         kb = self.gen.kb
-        if intent == "greeting" and kb.ward:
-            for pid in kb.ward.clarify_fallbacks:
-                if pid in kb.procedures:
-                    p = kb.procedures[pid]
-                    choices.append(Choice(p.title, f"{p.title}について教えて", p.id))
-            if lang != "ja":
-                choices = [self._translated_choice(c, lang) for c in choices]
-        ward = kb.ward.name_in(lang) if kb.ward and lang != "ja" else (kb.ward.name if kb.ward else "")
+        choices = self._fallback_choices() if intent == "greeting" else []
+        if lang != "ja":
+            choices = [self._translated_choice(c, lang) for c in choices]
+        ward = kb.ward.name_in(lang) if kb.ward else ""
         body = [messages.reply_frame(f"smalltalk_{intent}", lang, ward=ward)]
         r = AnswerResult(q.text, AnswerKind.CLARIFY, "", body=body, choices=choices, reason=f"small talk: {intent}",
                          lang=lang)  # fmt: skip
@@ -710,14 +705,17 @@ class Answerer:
                 Choice(p.title, f"{p.title}の{aspect}を教えて" if aspect else f"{p.title}について教えて", p.id)
             )
         if not choices:
-            for pid in kb.ward.clarify_fallbacks if kb.ward else ():
-                if pid in kb.procedures:
-                    p = kb.procedures[pid]
-                    choices.append(Choice(p.title, f"{p.title}について教えて", p.id))
+            choices = self._fallback_choices()
         body = ["どの制度についてのご質問ですか。近いものを選んでください。"]
         r = AnswerResult(q.text, AnswerKind.CLARIFY, "", body=body, choices=choices, aspects=aspects, reason=reason,
                          candidates=debug)  # fmt: skip
         return _with_choices_text(r)
+
+    def _fallback_choices(self) -> list[Choice]:
+        """The ward's usual topics (``clarify_fallbacks`` in ward.yaml), for a question or greeting that names none."""
+        kb = self.gen.kb
+        procs = [kb.procedures[pid] for pid in (kb.ward.clarify_fallbacks if kb.ward else ()) if pid in kb.procedures]
+        return [Choice(p.title, f"{p.title}について教えて", p.id) for p in procs]
 
     def _no_answer(self, q: Question, top: Candidate | None, debug: list[dict[str, Any]], reason: str) -> AnswerResult:
         kb = self.gen.kb

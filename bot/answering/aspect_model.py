@@ -142,23 +142,35 @@ def load_for(embedder: EmbeddingModel | None, artifact: Path | None, fallback: s
     return model
 
 
-class AspectReader:
+class _ModelReader:
+    """One of these models with the embedder it was trained with; ``_probabilities`` is None when the model is
+    absent, the text empty, or the model fails (logged: a broken artifact must never stop an answer)."""
+
+    def __init__(self, embedder: EmbeddingModel | None, artifact: Path | None, fallback: str):
+        self.embedder = embedder
+        self.model = load_for(embedder, artifact, fallback)
+
+    def _probabilities(self, text: str, failure: str) -> dict[str, float] | None:
+        if self.model is None or self.embedder is None or not text.strip():
+            return None
+        try:
+            return self.model.probabilities(text, self.embedder.embed_query(embedding_text(text)))
+        except Exception:  # noqa: BLE001 - a failing model leaves the decision to what runs without it
+            log.exception(failure)
+            return None
+
+
+class AspectReader(_ModelReader):
     """Model labels first (most probable first), then the cue words' labels the model does not rule out."""
 
     def __init__(self, embedder: EmbeddingModel | None, artifact: Path | None = ARTIFACT):
-        self.embedder = embedder
-        self.model = load_for(embedder, artifact, "aspects come from cue words only")
+        super().__init__(embedder, artifact, "aspects come from cue words only")
 
     def read(self, text: str, cues: list[str], names: re.Pattern[str] | None = None) -> tuple[list[str], set[str]]:
         """(aspects, the ones the model is sure of). ``names``: the knowledge's service names (titles and aliases),
         masked before the model reads the text. Without the model every cue word counts as sure."""
-        if self.model is None or self.embedder is None or not text.strip():
-            return cues, set(cues)
-        try:
-            masked = mask_names(text, names)
-            probs = self.model.probabilities(masked, self.embedder.embed_query(embedding_text(masked)))
-        except Exception:  # noqa: BLE001 - a failing model leaves the cue words, never a 500
-            log.exception("aspect model failed on one message; cue words decide it")
+        probs = self._probabilities(mask_names(text, names), "aspect model failed on one message; cue words decide it")
+        if probs is None:
             return cues, set(cues)
         return combine(probs, cues), {a for a, p in probs.items() if p >= THRESHOLD and a != NONE}
 
@@ -175,42 +187,31 @@ def combine(probs: dict[str, float], cues: list[str]) -> list[str]:
     return out[:MAX_ASPECTS]
 
 
-class ScopeReader:
+class ScopeReader(_ModelReader):
     """P(the message is not about childcare), from the scope model; None when the model is absent or fails."""
 
     def __init__(self, embedder: EmbeddingModel | None, artifact: Path | None = SCOPE_ARTIFACT):
-        self.embedder = embedder
-        self.model = load_for(embedder, artifact, "scope is decided by retrieval and word lists only")
+        super().__init__(embedder, artifact, "scope is decided by retrieval and word lists only")
 
     def p_out(self, text: str) -> float | None:
-        if self.model is None or self.embedder is None or not text.strip():
-            return None
-        try:
-            return self.model.probabilities(text, self.embedder.embed_query(embedding_text(text)))["out_of_scope"]
-        except Exception:  # noqa: BLE001 - a failing model leaves retrieval and the word lists to decide
-            log.exception("scope model failed on one message")
-            return None
+        probs = self._probabilities(text, "scope model failed on one message")
+        return None if probs is None else probs["out_of_scope"]
 
 
 SMALLTALK_THRESHOLD = 0.5
 
 
-class SmallTalkReader:
+class SmallTalkReader(_ModelReader):
     """Whether a message is only a greeting, thanks or a goodbye (「こんにちは」「thanks!」「xin chào」), from the
     small-talk model; None for anything else, and always None when the model is absent or fails (the message then
     takes the ordinary path, as before)."""
 
     def __init__(self, embedder: EmbeddingModel | None, artifact: Path | None = SMALLTALK_ARTIFACT):
-        self.embedder = embedder
-        self.model = load_for(embedder, artifact, "small talk takes the ordinary answer path")
+        super().__init__(embedder, artifact, "small talk takes the ordinary answer path")
 
     def intent(self, text: str) -> str | None:
-        if self.model is None or self.embedder is None or not text.strip():
-            return None
-        try:
-            probs = self.model.probabilities(text, self.embedder.embed_query(embedding_text(text)))
-        except Exception:  # noqa: BLE001 - a failing model leaves the message to the ordinary path
-            log.exception("small-talk model failed on one message")
+        probs = self._probabilities(text, "small-talk model failed on one message")
+        if not probs:
             return None
         label, p = max(probs.items(), key=lambda kv: kv[1])
         return label if p >= SMALLTALK_THRESHOLD else None
