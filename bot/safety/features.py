@@ -1,6 +1,6 @@
 """Features the triage model reads, computed the same way when it is trained (``python -m evals triage-train``) and
-when it runs: a sentence embedding of the message, and TF-IDF weights of character 1–3-grams of the message folded
-to lower-case hiragana.
+when it runs: a sentence embedding of the message, and TF-IDF weights of character n-grams of the message folded
+to lower-case hiragana (1–3-grams by default; the triage model reads 1–4-grams, its artifact records which).
 
 The embedding carries meaning across wordings and languages; the character n-grams carry what embedders miss: kana
 typed without conversion, typos, dialect endings, and words of languages the embedder does not know.
