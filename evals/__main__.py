@@ -151,8 +151,10 @@ def cmd_triage_train(args: argparse.Namespace) -> int:
 
     settings = _settings()
     model, curve = triage.train(get_embedder(TRIAGE_EMBEDDER, settings))
-    for x in curve:
-        print(" ".join(f"{k}={v:.3f}" for k, v in x.items()))
+    veto, segment = model.meta.get("rule_veto", 0.0), model.meta.get("segment_threshold", 0.0)
+    for x in curve:  # the threshold curve at the chosen veto and sentence threshold
+        if x.get("veto") == veto and x.get("segment", 0.0) == segment:
+            print(" ".join(f"{k}={v:.3f}" for k, v in x.items()))
     model.save(Path(args.out) if args.out else ARTIFACT)
     print(f"threshold {model.threshold}: {json.dumps(model.meta, ensure_ascii=False)}")
     return 0
@@ -222,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--thresholds", default=str(HERE / "thresholds.toml"))
     p.set_defaults(func=cmd_gate)
     p = sub.add_parser("triage", help="emergency triage over a split of evals/datasets/triage (default: test)")
-    p.add_argument("--split", default="test", choices=("train", "dev", "test", "smalltalk-test"))
+    p.add_argument("--split", default="test", choices=("train", "dev", "test", "smalltalk-test", "unseen-test"))
     p.add_argument("--out", help="report folder (default evals/reports/<UTC timestamp>/)")
     p.add_argument("--gate", action="store_true", help="exit 1 when a metric is outside --thresholds")
     p.add_argument("--thresholds", default=str(HERE / "triage_thresholds.toml"))

@@ -143,6 +143,10 @@ def run_bot(bot: Any, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 TARGET_RECALL = 0.98  # out of fold over train + dev, rules and model together; the issue's target for the test split
+# ...and of the 1–6-word emergencies (「たすけて」「息してない」), which the main target leaves out (see below): at least
+# about what the model of 2026-12-02 found of them out of fold (0.82 at its threshold 0.12; 0.80 with the rows added
+# on 2026-12-08, at the same false alarms as a 0.16 threshold that finds 0.79)
+FRAGMENT_RECALL = 0.80
 VETOES = (0.0, 0.005, 0.01, 0.02, 0.05)  # 0.0: a rule match always stands
 
 
@@ -183,25 +187,56 @@ def train(
     main = np.array(["intent" not in r for r in rows])
     # A rule match stands unless the model is all but sure it is not an emergency (``veto``): rules match words,
     # and on near-misses (誤飲防止, 死ぬほど笑った, a febrile seizure last year) the words are there but the situation is not.
+    # A message that is no emergency as a whole is looked at sentence by sentence (``segment``: 0 = off). The three
+    # are chosen together: the least false alarms at which the whole path still finds TARGET_RECALL of emergencies.
+    seg = _segment_scores(embedder, rows, fold_of, folds, fixed, c, chr_weight)
     curve = []
     for veto in VETOES:
         for t in np.round(np.arange(0.02, 0.96, 0.02), 2):
-            hit = (rule & (p >= veto)) | (p >= t)
-            curve.append({"threshold": float(t), "veto": veto, "recall": float(hit[pos & main].mean()),
-                          "false_alarm": float(hit[~pos].mean()), "model_recall": float((p >= t)[pos].mean()),
-                          "rule_false_alarm": float((rule & (p >= veto))[~pos].mean())})  # fmt: skip
-    ok = [x for x in curve if x["recall"] >= TARGET_RECALL]
+            whole = (rule & (p >= veto)) | (p >= t)
+            for ts in (0.0, *np.round(np.arange(0.70, 0.99, 0.02), 2)):
+                hit = whole | ((seg >= ts) if ts else False)
+                curve.append({"threshold": float(t), "veto": veto, "segment": float(ts),
+                              "recall": float(hit[pos & main].mean()), "false_alarm": float(hit[~pos].mean()),
+                              "fragment_recall": float(hit[pos & ~main].mean()) if (pos & ~main).any() else 1.0,
+                              "model_recall": float((p >= t)[pos].mean()),
+                              "rule_false_alarm": float((rule & (p >= veto))[~pos].mean())})  # fmt: skip
+    ok = [x for x in curve if x["recall"] >= TARGET_RECALL and x["fragment_recall"] >= FRAGMENT_RECALL]
     chosen = (
-        min(ok, key=lambda x: (x["false_alarm"], x["veto"], -x["threshold"]))
+        min(ok, key=lambda x: (x["false_alarm"], -x["fragment_recall"], x["veto"], -x["threshold"], -x["segment"]))
         if ok
         else min(curve, key=lambda x: x["threshold"])
     )
     meta = {"embedder": "use-multilingual", "c": c, "chr_weight": chr_weight, "rows": len(rows),
             "oof_recall": chosen["recall"], "oof_false_alarm": chosen["false_alarm"]}  # fmt: skip
     meta["rule_veto"] = chosen["veto"]
+    meta["segment_threshold"] = chosen["segment"]
     model = TriageModel.train(rows, fixed, c=c, chr_weight=chr_weight, threshold=chosen["threshold"],
                               data_sha256=sha, meta=meta, ngram_max=NGRAM_MAX)  # fmt: skip
     return model, curve
+
+
+def _segment_scores(embedder: Any, rows: Sequence[dict[str, Any]], fold_of: np.ndarray, folds: int, fixed: Any,
+                    c: float, chr_weight: float) -> np.ndarray:  # fmt: skip
+    """Out of fold over train + dev: each message's most alarming sentence (0 for a message of one sentence)."""
+    from bot.safety import segments
+    from bot.safety.model import TriageModel, embed_texts
+
+    segs = [segments(r["text"]) for r in rows]
+    flat = sorted({s for ss in segs for s in ss})
+    best = np.zeros(len(rows))
+    if not flat:
+        return best
+    svec = dict(zip(flat, embed_texts(embedder, flat), strict=True))
+    for f in range(folds):
+        held = [i for i in np.nonzero(fold_of == f)[0] if segs[i]]
+        if not held:
+            continue
+        part = TriageModel.train([r for r, k in zip(rows, fold_of, strict=True) if k != f], fixed, c=c,
+                                 chr_weight=chr_weight, ngram_max=NGRAM_MAX)  # fmt: skip
+        for i in held:
+            best[i] = max(part.predict(s, svec[s]).p_emergency for s in segs[i])
+    return best
 
 
 class _Precomputed:

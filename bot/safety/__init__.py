@@ -19,6 +19,7 @@ Out-of-scope rules (:mod:`bot.safety.scope`) and PII masking (:mod:`bot.safety.p
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +53,20 @@ ALSO_SHARE = 0.5
 TRIAGE_EMBEDDER = "use-multilingual"
 
 
+# Where a message is cut into its sentences for the second look (sentence ends in the supported scripts, line breaks).
+_SEGMENT_END = re.compile(r"(?<=[。!?!?।])|(?<=[.;] )|\n+")
+MIN_SEGMENT_CHARS = 12
+MAX_SEGMENTS = 6
+
+
+def segments(text: str) -> list[str]:
+    """The sentences of a message (at most ``MAX_SEGMENTS``, the last ones when there are more: an emergency told
+    after an ordinary question comes at the end). One sentence → an empty list: the whole message is that sentence."""
+    parts = [s.strip() for s in _SEGMENT_END.split(text.strip())]
+    parts = [s for s in parts if len(s) >= MIN_SEGMENT_CHARS]
+    return parts[-MAX_SEGMENTS:] if len(parts) >= 2 else []
+
+
 @dataclass(frozen=True)
 class SafetyDecision:
     level: EmergencyLevel
@@ -60,6 +75,7 @@ class SafetyDecision:
     score: float  # the model's probability that this is an emergency (0 when the model is off)
     pattern: str = ""  # the rule that matched, if any
     also: tuple[EmergencyLevel, ...] = ()  # other situations the model finds nearly as likely (their first number too)
+    sentence: str = ""  # when one sentence of the message decided it (the rest may hold an ordinary question)
 
 
 class Triage:
@@ -94,6 +110,19 @@ class Triage:
             log.exception("safety triage model failed on one message; the rules decide it")
             return None
 
+    def predict_segments(self, text: str) -> list[tuple[str, Prediction]]:
+        """Each sentence of a message on its own: an emergency told in one sentence of a long message (「…予約はいつから?
+        あと今、1歳の子が洗剤のパックを噛んで泡を吹いています」) is diluted in the whole message's vector."""
+        parts = segments(text)
+        if self.model is None or self.embedder is None or not parts:
+            return []
+        try:
+            vectors = self.embedder.embed_queries([embedding_text(s) for s in parts])
+            return [(s, self.model.predict(s, v)) for s, v in zip(parts, vectors, strict=True)]
+        except Exception:  # noqa: BLE001 - the safety path: a failing model must leave the rules, never a 500
+            log.exception("safety triage model failed on the sentences of one message; the whole message decides")
+            return []
+
     def assess(self, text: str) -> SafetyDecision | None:
         """The decision for one message: None when it is not an emergency or crisis."""
         return self.examine(text)[0]
@@ -112,6 +141,14 @@ class Triage:
             assert pred is not None
             level = EmergencyLevel(pred.level)
             return SafetyDecision(level, lang, "model", score, also=_also(pred, level)), lang
+        seg_threshold = float(self.model.meta.get("segment_threshold", 0.0)) if self.model is not None else 0.0
+        if pred is not None and seg_threshold > 0:
+            found = [(s, p) for s, p in self.predict_segments(text) if p.p_emergency >= seg_threshold]
+            if found:
+                sentence, best = max(found, key=lambda sp: sp[1].p_emergency)
+                level = EmergencyLevel(best.level)
+                return SafetyDecision(level, lang, "model:sentence", best.p_emergency, also=_also(best, level),
+                                      sentence=sentence), lang  # fmt: skip
         return None, lang
 
     def language(self, text: str) -> str:

@@ -18,7 +18,7 @@ from bot.answering.answer import AnswerKind
 from bot.answering.messages import PROMPT_DIR, emergency_languages
 from bot.knowledge import load_knowledge
 from bot.retrieval.embeddings import EmbeddingModel
-from bot.safety import EmergencyLevel, Triage
+from bot.safety import EmergencyLevel, Triage, segments
 from bot.safety.model import ARTIFACT, TriageModel, data_sha256
 from bot.service import Bot
 from evals import triage as triage_eval
@@ -59,6 +59,39 @@ def test_the_small_talk_split_shares_no_message_with_any_other() -> None:
     small = triage_eval.load_split("smalltalk-test")
     assert len(small) >= 200 and not seen & {r["text"] for r in small}
     assert {r["author"] for r in small} == {"helper-smalltalk", "helper-smalltalk2"}
+
+
+def test_the_unseen_split_is_by_an_author_who_wrote_nothing_else() -> None:
+    # written blind in styles the other splits barely have (an emergency buried after an ordinary question, told
+    # calmly, by a child, by voice input; figurative near-misses): measuring only
+    others = [r for split in ("train", "dev", "test", "smalltalk-test") for r in triage_eval.load_split(split)]
+    unseen = triage_eval.load_split("unseen-test")
+    assert len(unseen) >= 300 and not {r["text"] for r in others} & {r["text"] for r in unseen}
+    assert {r["author"] for r in unseen} == {"helper-unseen"}
+    assert "helper-unseen" not in {r["author"] for r in others}
+
+
+def test_sentences_of_a_message() -> None:
+    text = "病後児保育の登録用紙ってどこでもらえますか。あと今、1歳の子が洗剤のパックを噛んで泡を吹いてます!"
+    assert segments(text) == [
+        "病後児保育の登録用紙ってどこでもらえますか。",
+        "あと今、1歳の子が洗剤のパックを噛んで泡を吹いてます!",
+    ]
+    assert segments("児童手当はいつ振り込まれますか?") == []  # one sentence: the whole message is it
+    assert segments("Where do I apply? My son is not breathing.") == ["Where do I apply?", "My son is not breathing."]
+
+
+def test_an_emergency_told_after_an_ordinary_question_is_found_in_its_sentence(embedder: EmbeddingModel) -> None:
+    # a model that would miss the message as a whole (its threshold raised) still finds the sentence
+    model = TriageModel.load(ARTIFACT)
+    assert 0 < model.meta["segment_threshold"] < 1
+    model.threshold = 0.999
+    strict = Triage(embedder, model=model)
+    text = ("保育園の申込書類について質問です。就労証明書は会社の様式でもいいですか。提出は郵送でもできますか。"
+            "あと、いま下の子がソファから落ちて、呼んでも目を開けません。")  # fmt: skip
+    decision = strict.assess(text)
+    assert decision is not None and decision.level is EmergencyLevel.LIFE and decision.source == "model:sentence"
+    assert strict.assess("保育園の申込書類について質問です。就労証明書は会社の様式でもいいですか。") is None
 
 
 @pytest.mark.parametrize(
