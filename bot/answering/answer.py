@@ -143,6 +143,8 @@ class Answerer:
                 decision = safety or None
             if decision:
                 result = self.emergency(q, decision)
+                if decision.sentence:  # the rest of the message is an ordinary question: answered below the numbers
+                    result = self._with_rest_answered(result, q.replace(decision.sentence, " ").strip(), lang, history)
             else:
                 parsed = self.understand(q, lang)
                 talk = self._small_talk(parsed)
@@ -249,8 +251,8 @@ class Answerer:
             return self._decide(q, history)
         results: list[AnswerResult] = []
         turns = list(history)
-        for part in q.parts:
-            r = self._decide(self.understand(part, q.lang), turns)
+        for i, part in enumerate(q.parts):
+            r = self._decide(self.understand(part, q.lang), turns, later_part=i > 0)
             turns.append(Turn(part, r.topic))
             results.append(r)
         replied = (AnswerKind.ANSWER, AnswerKind.NO_ANSWER)
@@ -285,7 +287,7 @@ class Answerer:
         merged.source_texts += [t for r in parts for t in r.source_texts]  # each part's office and form too
         return merged
 
-    def _decide(self, q: Question, history: list[Turn]) -> AnswerResult:
+    def _decide(self, q: Question, history: list[Turn], later_part: bool = False) -> AnswerResult:
         gen = self.gen
         kb = gen.kb
         ward = kb.ward
@@ -300,7 +302,7 @@ class Answerer:
         retrieval = self.retriever.search(self._search_text(q), generation=gen, lang=q.lang)
         cands = retrieval.candidates
         debug = [c.to_json() for c in cands[:5]]
-        if prev_topic and self._continues(q, prev_topic, cands):
+        if prev_topic and self._continues(q, prev_topic, cands, later_part):
             return self._compose(q, kb.procedures[prev_topic], debug, "follow-up: the question keeps the topic")
         dense = cands[0].dense_raw if cands else 0.0
         p_out = self.scope.p_out(q.text)
@@ -344,10 +346,11 @@ class Answerer:
             return c.dense_raw >= self.t.min_dense_other
         return c.coverage >= self.t.min_coverage or c.dense_raw >= self.t.min_dense
 
-    def _continues(self, q: Question, prev: str, cands: list[Candidate]) -> bool:
-        """A short or continuing message (「じゃあ日曜日は?」「双子だと?」) stays on the previous document unless it
-        names another service or another document covers its words clearly better."""
-        if not (q.continues or q.anaphoric or len(q.topic_words) <= 2):
+    def _continues(self, q: Question, prev: str, cands: list[Candidate], later_part: bool = False) -> bool:
+        """A short or continuing message (「じゃあ日曜日は?」「双子だと?」), or a later question of the same message,
+        stays on the previous document unless it names another service or another document covers its words clearly
+        better."""
+        if not (q.continues or q.anaphoric or later_part or len(q.topic_words) <= 2):
             return False
         top = cands[0] if cands else None
         if top is None or top.doc_id == prev:
@@ -359,6 +362,8 @@ class Answerer:
         if self._names(q.text, top.doc_id):
             return False
         mine = next((c for c in cands if c.doc_id == prev), None)
+        if mine is not None and not any(self._names(q.text, c.doc_id) for c in cands[:5]):
+            return True  # names no service at all (「あと、3歳未満だと1人いくら?」): the detail of the one before
         return mine is not None and mine.coverage >= 0.8 * top.coverage
 
     def _named(self, q: str, doc_id: str, lang: str = "ja") -> list[str]:
@@ -746,6 +751,27 @@ class Answerer:
         r = AnswerResult(q.text, AnswerKind.OUT_OF_SCOPE, "", body=text.splitlines(), office=office, reason=why.value,
                          citations=[self._citation(p) for p in cites], candidates=debug or [])  # fmt: skip
         return self._finish(r, cites)
+
+    def _with_rest_answered(self, emergency: AnswerResult, rest: str, lang: str | None,
+                            history: list[Turn] | None) -> AnswerResult:  # fmt: skip
+        """An emergency told in one sentence of a longer message (「産後ケアの申し込み方は?…涙が止まらない日もあります」):
+        the numbers stay first, and when the other sentences ask something a document answers, that answer follows
+        with its own source and hand-off, so the parent is not left without what she asked."""
+        if len(rest) < 4:
+            return emergency
+        other = self._respond(self.understand(rest, lang), history or [])
+        if other.kind is not AnswerKind.ANSWER:
+            return emergency
+        r = dataclasses.replace(
+            emergency,
+            body=[*emergency.body, messages.reply_frame("also_asked", emergency.lang), *other.body],
+            citations=[*emergency.citations, *(c for c in other.citations if c not in emergency.citations)],
+            handoff=other.handoff,
+            details=other.details,
+        )
+        r.text = emergency.text.split("\n", 1)[0] + "\n" + render_text(r)
+        r.source_texts = [*emergency.source_texts, *other.source_texts]
+        return r
 
     def emergency(self, q: str, decision: SafetyDecision) -> AnswerResult:
         """Numbers first, from the ward profile; a line in the parent's language; then short Japanese guidance.

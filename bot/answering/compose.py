@@ -35,6 +35,8 @@ UNKNOWN = re.compile(
 REFERRAL = re.compile(r"(聞いて|問い合わせて|確かめて|確認して)(ください|みてください)[。]?$")
 SOURCE_TRUST = re.compile(r"(区議|民間|ブログ|公式ページ|記事|資料によって|古い情報|変わっている可能性|最新の情報)")
 _SENTENCE = re.compile(r"(?<=[。!?!?])")
+# a list item: 「- 」「・」「* 」, or a numbered step 「1. 」「2) 」 (「次の順番で使います。」 keeps its steps)
+_LIST_ITEM = re.compile(r"^(- |・|\* |\d{1,2}[.)．)](?!\d) ?)")
 
 # The heading words of a section that answers each aspect (standard headings map by their key as well).
 HEADING_CUES: dict[str, str] = {
@@ -114,9 +116,9 @@ def units_of(p: Procedure) -> tuple[Unit, ...]:
             i += 1
             if not line:
                 continue
-            if line.startswith(("- ", "・", "* ")):
+            if _LIST_ITEM.match(line):
                 items = [line]
-                while i < len(lines) and lines[i].strip().startswith(("- ", "・", "* ")):
+                while i < len(lines) and _LIST_ITEM.match(lines[i].strip()):
                     items.append(lines[i].strip())
                     i += 1
                 if out and out[-1].section_order == si and out[-1].text.endswith(("です。", "ます。", ":", ":", "。")):
