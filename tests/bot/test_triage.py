@@ -231,3 +231,19 @@ def test_a_model_failing_at_run_time_leaves_the_rules(embedder: EmbeddingModel, 
         d = t.assess("子どもが息をしていない")
     assert d is not None and d.level is EmergencyLevel.LIFE and d.source == "rule"
     assert "the rules decide it" in caplog.text
+
+
+def test_an_emergency_found_in_one_sentence_also_answers_the_rest_of_the_message(bot: Bot) -> None:
+    from bot.safety import SafetyDecision
+
+    sentence = "夜はほとんど眠れなくて、涙が止まらない日もあります。"
+    text = f"出産して3週間です。{sentence}区の産後ケアの宿泊型はどうやって申し込みますか"
+    decision = SafetyDecision(EmergencyLevel.CRISIS, "ja", "model:sentence", 0.99, sentence=sentence)
+    r = bot.answerer.answer(text, safety=decision)
+    assert r.kind is AnswerKind.EMERGENCY and r.emergency_numbers
+    assert r.text.startswith(r.emergency_title)  # the numbers before anything else
+    assert "ご質問のほかの点について:" in r.body
+    assert "sango-care" in [c.doc_id for c in r.citations] and r.handoff is not None
+    # the whole message an emergency: nothing else is answered
+    whole = SafetyDecision(EmergencyLevel.CRISIS, "ja", "model", 0.99)
+    assert "ご質問のほかの点について:" not in bot.answerer.answer(text, safety=whole).body

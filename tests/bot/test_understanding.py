@@ -169,6 +169,12 @@ def test_two_questions_get_two_answers_with_their_sources(bot: Bot) -> None:
     assert check_grounded(r.text, r.source_texts) == []
 
 
+def test_a_later_question_that_names_no_service_stays_on_the_one_before(bot: Bot) -> None:
+    r = bot.ask("児童手当っていつ振り込まれるの?あと、3歳未満だと1人いくら?")
+    assert [c.doc_id for c in r.citations] == ["jidou-teate"]
+    assert "偶数月" in r.text and "15,000円" in r.text
+
+
 def test_another_topics_word_inside_a_childcare_question_stays_in_scope(bot: Bot) -> None:
     r = bot.ask("住民税非課税なんですが保育料は安くなりますか")
     assert r.kind is not AnswerKind.OUT_OF_SCOPE and r.topic == "hoikuryo-musyouka"
