@@ -17,6 +17,7 @@ import numpy as np
 # fact counts as found exactly when the groundedness check would see the same number. Private in bot.answering.grounding: the
 # lead is asked to expose it as a public name.
 from bot.answering.grounding import normalize_numbers
+from bot.text.textnorm import nfkc
 
 KINDS = ("answer", "clarify", "emergency", "out_of_scope", "no_answer")
 _WS = re.compile(r"\s+")
@@ -26,10 +27,22 @@ _SENTENCE_END = re.compile(r"(?<=[。！？!?])|\n")
 # --- facts ----------------------------------------------------------------------------------------------------------
 
 
+# One date in its three notations: 令和7年4月1日 (→ R7年4月1日 by normalize_numbers), R7.4.1 and 2025年4月1日.
+_ERA_DOTTED_DAY = re.compile(r"(?<![A-Za-z0-9])([RH])(\d{1,2})\.(\d{1,2})\.(\d{1,2})(?!\d)")
+_ERA_DOTTED_MONTH = re.compile(r"(?<![A-Za-z0-9])([RH])(\d{1,2})\.(\d{1,2})(?![\d.])")
+_WESTERN_REIWA = re.compile(r"(?<!\d)(20[2-9]\d)年")
+_ERA_NAME = re.compile(r"(令和|平成)(\d{1,2}|元)年")
+
+
 def fact_norm(text: str) -> str:
     """Same normalisation for the answer and the expected fact: NFKC (full/half width), no thousands separators,
-    1万5千円 → 15000円, no whitespace."""
-    return normalize_numbers(_WS.sub("", text))
+    1万5千円 → 15000円, no whitespace, and a date in one notation (令和7年4月1日 = R7.4.1 = 2025年4月1日 → R7年4月1日)."""
+    t = nfkc(_WS.sub("", text))
+    t = _ERA_NAME.sub(lambda m: ("R" if m[1] == "令和" else "H") + ("1" if m[2] == "元" else m[2]) + "年", t)
+    t = _ERA_DOTTED_DAY.sub(lambda m: f"{m[1]}{int(m[2])}年{int(m[3])}月{int(m[4])}日", t)
+    t = _ERA_DOTTED_MONTH.sub(lambda m: f"{m[1]}{int(m[2])}年{int(m[3])}月", t)
+    t = _WESTERN_REIWA.sub(lambda m: f"R{int(m[1]) - 2018}年", t)
+    return normalize_numbers(t)
 
 
 def fact_hits(answer: str, groups: Sequence[Sequence[str]]) -> list[bool]:

@@ -17,6 +17,13 @@ def test_amount_spellings_normalise_to_one_form(text: str) -> None:
     assert metrics.fact_norm(text) == "15000円"
 
 
+def test_a_date_matches_in_any_of_its_notations() -> None:
+    answer = "令和7年4月1日以降に生まれた子が対象です。申込は2025年11月1日から。R8年3月まで。"
+    assert metrics.fact_hits(answer, [["R7.4.1以降"], ["R7.11.1"], ["R8.3まで"]]) == [True, True, True]
+    assert metrics.fact_hits(answer, [["R7.4.2"], ["R6.4.1"], ["H7.4.1"]]) == [False, False, False]
+    assert metrics.fact_norm("ver1.5.2") == "ver1.5.2"  # not a date
+
+
 def test_fact_hits_any_alternative_in_each_group() -> None:
     answer = "3歳未満は1か月1万5千円です。電話 ０３－５２４６－１２３２"
     groups = [["15,000円"], ["3歳", "三歳"], ["03-5246-1232"], ["30,000円"]]
