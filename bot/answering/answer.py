@@ -496,19 +496,7 @@ class Answerer:
                 and (not fitting or by_words.words >= fitting[0].words + 0.25)
             ):
                 fitting = [by_words, *(x for x in fitting if x is not by_words)]
-            # The sentence closest to the question says the document does not know it (「訪問の時期…は確認できていません」),
-            # and no sentence that does know holds more of the question's words: that gap is the honest answer.
-            gap_first = (
-                bool(answers)
-                and answers[0].unit.unknown
-                and primary not in (None, "what")
-                and answers[0].words > 0  # it names what was asked (another language's words cannot show it)
-                and (not known or answers[0].words >= max(x.words for x in known))
-            )
-            if gap_first:
-                unknown = True
-                shown = [answers[0].unit]
-            elif fitting:
+            if fitting:
                 shown = [_with_antecedent(fitting[0].unit, p)]
             elif (primary in SPECIFIC_ASPECTS and (primary in q.sure or any(x.unit.unknown for x in answers[:1]))
                   and not self._strong(known) and (q.lang == "ja" or about)):  # fmt: skip
