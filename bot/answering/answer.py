@@ -575,8 +575,14 @@ class Answerer:
         for x in situation:
             if NEGATIVE.search(x.unit.text):
                 return "not_eligible", VERDICT_TEXT["not_eligible"], x.unit
-        rules = [u for u in units_of(p) if u.key == "eligibility" or aspect_fit(u, "eligibility") >= 0.5]
-        income = None if INCOME_STATED.search(q.text) else next((u for u in rules if INCOME_RULE.search(u.text)), None)
+        # the 対象 section's rules; other sections' only when it states none (an amount tier 「3歳未満:15,000円」 is
+        # not a rule about who can use the service)
+        fitting = [u for u in units_of(p) if u.key == "eligibility" or aspect_fit(u, "eligibility") >= 0.5]
+        stated = [u for u in fitting if u.key == "eligibility" and age_rule(u.text) is not None]
+        rules = stated or [u for u in fitting if u.key not in ("amount", "caution")]
+        income = (
+            None if INCOME_STATED.search(q.text) else next((u for u in fitting if INCOME_RULE.search(u.text)), None)
+        )
         if q.family.stated:
             judged = [(u, age_verdict(r, q.family)) for u in rules if (r := age_rule(u.text)) is not None]
             for u, v in judged:

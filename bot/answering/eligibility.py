@@ -39,6 +39,11 @@ EXCEPTION = re.compile(r"(特例|例外|によっては)")
 OTHER_CONDITIONS = re.compile(r"(住む|住み|住んで|住民票|通って|通う|所得|働|ひとり親|世帯|保護者が)")
 
 _N = r"(\d{1,2})"
+# The end of the school (fiscal) year of an age, as rules write it: 「18歳年度末」「18歳になったあとの最初の3月31日」
+# 「18歳になって最初の3月31日」「満9歳になる年度末」「9歳になる年度の3月31日」
+_FISCAL_YEAR_END = re.compile(
+    r"(?:満)?(\d{1,2})歳(?:年度末|になっ(?:たあと|て)の?最初の3月31日|になる年度(?:末|の3月31日))"
+)
 
 
 @dataclass(frozen=True)
@@ -61,22 +66,24 @@ def age_rule(sentence: str) -> AgeRule | None:
         lo = int(m.group(1))
     elif m := re.search(r"生後" + r"(\d{1,3})日", t):
         lo = int(m.group(1)) // 30
-    elif m := re.search(_N + r"歳から", t):
+    elif m := re.search(_N + r"歳(から|以上|〜|~)", t):
         lo = int(m.group(1)) * 12
     hi: int | None = None
     stage: str | None = None
     year: int | None = None
     if m := re.search(_N + r"歳未満", t):
         hi = int(m.group(1)) * 12
-    elif m := re.search(r"から" + _N + r"歳(まで|の)", t):
-        hi = (int(m.group(1)) + 1) * 12
-    elif m := re.search(r"生まれてから" + _N + r"年になる日の前の日まで", t):
-        hi = int(m.group(1)) * 12
+    elif m := re.search(r"(から|〜|~)" + r"(?:満)?" + _N + r"歳(まで|の)", t):
+        hi = (int(m.group(2)) + 1) * 12
+    elif m := re.search(r"(生まれてから" + _N + r"年になる日の前の日|生後" + _N + r"年の前日)まで", t):
+        hi = int(m.group(2) or m.group(3)) * 12
+    elif (m := _FISCAL_YEAR_END.search(t)) and m.group(1) != "18":
+        hi = (int(m.group(1)) + 1) * 12  # the year a child turns N, to its 31 March: N + 1 is surely past it
     if "小学校に入る前" in t or "就学前" in t:
         stage = "preschool"
-    elif m := re.search(r"小学" + _N + r"年生", t):
+    elif m := re.search(r"小学" + _N + r"年生", t):  # 「小学3年生まで」「小学3年生相当」
         stage, year = "elementary", int(m.group(1))
-    elif "高校生の年代" in t or "18歳になったあとの最初の3月31日" in t:
+    elif re.search(r"高校生(の)?(年代|相当)", t) or ((m := _FISCAL_YEAR_END.search(t)) and m.group(1) == "18"):
         stage = "high"
     if lo is None and hi is None and stage is None:
         return None
