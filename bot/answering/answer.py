@@ -311,7 +311,9 @@ class Answerer:
                       and not covered)  # fmt: skip
         likely_out = p_out is not None and p_out >= self.t.out_of_scope_likely
         by_word = oos is OutOfScope.OTHER_TOPIC and (dense < self.t.in_scope_dense or likely_out)
-        if by_meaning or by_word:
+        # a message that names one of the ward's services (「…塾の送り迎えの間、ファミサポって使えますか」) is about it
+        named = (by_meaning or by_word) and any(self._names(q.text, c.doc_id) for c in cands[:5])
+        if (by_meaning or by_word) and not named:
             # by meaning (the scope model), or a word of another topic (住民票, 住民税, 塾) that the meaning does not
             # overrule: 「住民税非課税なんですが保育料は…」 is close to a document and the model finds it childcare
             return self._out_of_scope(q, OutOfScope.OTHER_TOPIC, debug)

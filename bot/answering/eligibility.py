@@ -126,5 +126,12 @@ def age_verdict(rule: AgeRule, f: Family) -> str | None:
     return "eligible"
 
 
+# What a question asks when it is about a detail, not about whether the family can use the service: 「何時から預けられる?」
+_DETAIL_ASPECTS = ("amount", "payment_date", "deadline", "hours", "documents", "limits", "where", "contact")
+
+
 def asks_eligibility(q: Question) -> bool:
-    return "eligibility" in q.aspects or bool(ASKS.search(nfkc(q.text)))
+    """Eligibility was asked, or the question asks whether the family can (「使えますか」) and no detail comes first."""
+    if "eligibility" in q.aspects:
+        return True
+    return bool(ASKS.search(nfkc(q.text))) and not (q.aspects and q.aspects[0] in _DETAIL_ASPECTS)
