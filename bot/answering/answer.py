@@ -145,6 +145,8 @@ class Answerer:
                 result = self.emergency(q, decision)
                 if decision.sentence:  # the rest of the message is an ordinary question: answered below the numbers
                     result = self._with_rest_answered(result, q.replace(decision.sentence, " ").strip(), lang, history)
+                elif self._borderline(decision):  # the model is barely sure: the numbers first, and the question too
+                    result = self._with_rest_answered(result, q, lang, history)
             else:
                 parsed = self.understand(q, lang)
                 talk = self._small_talk(parsed)
@@ -759,6 +761,21 @@ class Answerer:
         r = AnswerResult(q.text, AnswerKind.OUT_OF_SCOPE, "", body=text.splitlines(), office=office, reason=why.value,
                          citations=[self._citation(p) for p in cites], candidates=debug or [])  # fmt: skip
         return self._finish(r, cites)
+
+    # Situations in which a reply that also answers the question cannot cost time: not a life, a poisoning or a missing
+    # child, where the numbers must stand alone.
+    _ANSWERABLE_LEVELS = frozenset({"advice", "abuse", "crisis", "dv"})
+
+    def _borderline(self, decision: SafetyDecision) -> bool:
+        """The model alone decided, below twice its threshold (e.g. P 0.11–0.15 for a long question in another
+        language about an overnight stay while the mother is in hospital): the parent may be asking something else."""
+        model = self.triage.model
+        return (
+            decision.source == "model"
+            and model is not None
+            and decision.level.value in self._ANSWERABLE_LEVELS
+            and decision.score < 2 * model.threshold
+        )
 
     def _with_rest_answered(self, emergency: AnswerResult, rest: str, lang: str | None,
                             history: list[Turn] | None) -> AnswerResult:  # fmt: skip

@@ -247,3 +247,17 @@ def test_an_emergency_found_in_one_sentence_also_answers_the_rest_of_the_message
     # the whole message an emergency: nothing else is answered
     whole = SafetyDecision(EmergencyLevel.CRISIS, "ja", "model", 0.99)
     assert "ご質問のほかの点について:" not in bot.answerer.answer(text, safety=whole).body
+
+
+def test_a_borderline_model_decision_answers_the_question_below_the_numbers(bot: Bot) -> None:
+    from bot.safety import SafetyDecision
+
+    threshold = bot.answerer.triage.model.threshold  # type: ignore[union-attr]
+    text = "来週入院して手術です。夫は出張中で、5歳と8歳の子を夜見てくれる人がいません。泊まりで預かってくれるところはありますか"
+    barely = SafetyDecision(EmergencyLevel.ABUSE, "ja", "model", threshold * 1.1)
+    r = bot.answerer.answer(text, safety=barely)
+    assert r.kind is AnswerKind.EMERGENCY and r.emergency_numbers[0].number == "189"
+    assert "ご質問のほかの点について:" in r.body and "short-stay" in [c.doc_id for c in r.citations]
+    for sure in (SafetyDecision(EmergencyLevel.ABUSE, "ja", "model", 0.9),  # the model is sure
+                 SafetyDecision(EmergencyLevel.LIFE, "ja", "model", threshold * 1.1)):  # fmt: skip  # numbers alone
+        assert "ご質問のほかの点について:" not in bot.answerer.answer(text, safety=sure).body
