@@ -163,6 +163,7 @@ def train(
     """Fit the model on ``train`` + ``dev`` and choose its threshold from out-of-fold probabilities: the highest
     threshold at which rules + model still find ``TARGET_RECALL`` of the emergencies (a missed emergency costs more
     than a false alarm). Returns the model and the threshold curve. ``test`` is never read."""
+    from bot.safety import segments
     from bot.safety.model import TriageModel, data_sha256, embed_texts
     from bot.safety.rules import detect_emergency
 
@@ -172,12 +173,20 @@ def train(
     fixed = _Precomputed(embedder, {r["text"]: v for r, v in zip(rows, vecs, strict=True)})
     fold_of = np.arange(len(rows)) % folds
     np.random.default_rng(20261201).shuffle(fold_of)
+    # Out of fold, from the same fold models: each message's P(emergency) and its most alarming sentence's (0 for a
+    # message of one sentence; bot.safety.segments)
+    segs = [segments(r["text"]) for r in rows]
+    flat = sorted({x for ss in segs for x in ss})
+    svec = dict(zip(flat, embed_texts(embedder, flat), strict=True)) if flat else {}
     p = np.zeros(len(rows))
+    seg = np.zeros(len(rows))
     for f in range(folds):
         part = TriageModel.train([r for r, k in zip(rows, fold_of, strict=True) if k != f], fixed, c=c,
                                  chr_weight=chr_weight, ngram_max=NGRAM_MAX)  # fmt: skip
         for i in np.nonzero(fold_of == f)[0]:
             p[i] = part.predict(rows[i]["text"], vecs[i]).p_emergency
+            if segs[i]:
+                seg[i] = max(part.predict(x, svec[x]).p_emergency for x in segs[i])
     rule = np.array([detect_emergency(r["text"]) is not None for r in rows])
     pos = np.array([r["level"] != "none" for r in rows])
     # The recall target is measured on the messages parents write as questions and reports, not on the 1–6-word
@@ -189,7 +198,6 @@ def train(
     # and on near-misses (誤飲防止, 死ぬほど笑った, a febrile seizure last year) the words are there but the situation is not.
     # A message that is no emergency as a whole is looked at sentence by sentence (``segment``: 0 = off). The three
     # are chosen together: the least false alarms at which the whole path still finds TARGET_RECALL of emergencies.
-    seg = _segment_scores(embedder, rows, fold_of, folds, fixed, c, chr_weight)
     curve = []
     for veto in VETOES:
         for t in np.round(np.arange(0.02, 0.96, 0.02), 2):
@@ -214,29 +222,6 @@ def train(
     model = TriageModel.train(rows, fixed, c=c, chr_weight=chr_weight, threshold=chosen["threshold"],
                               data_sha256=sha, meta=meta, ngram_max=NGRAM_MAX)  # fmt: skip
     return model, curve
-
-
-def _segment_scores(embedder: Any, rows: Sequence[dict[str, Any]], fold_of: np.ndarray, folds: int, fixed: Any,
-                    c: float, chr_weight: float) -> np.ndarray:  # fmt: skip
-    """Out of fold over train + dev: each message's most alarming sentence (0 for a message of one sentence)."""
-    from bot.safety import segments
-    from bot.safety.model import TriageModel, embed_texts
-
-    segs = [segments(r["text"]) for r in rows]
-    flat = sorted({s for ss in segs for s in ss})
-    best = np.zeros(len(rows))
-    if not flat:
-        return best
-    svec = dict(zip(flat, embed_texts(embedder, flat), strict=True))
-    for f in range(folds):
-        held = [i for i in np.nonzero(fold_of == f)[0] if segs[i]]
-        if not held:
-            continue
-        part = TriageModel.train([r for r, k in zip(rows, fold_of, strict=True) if k != f], fixed, c=c,
-                                 chr_weight=chr_weight, ngram_max=NGRAM_MAX)  # fmt: skip
-        for i in held:
-            best[i] = max(part.predict(s, svec[s]).p_emergency for s in segs[i])
-    return best
 
 
 class _Precomputed:

@@ -66,7 +66,7 @@ from bot.knowledge import KnowledgeBase, Procedure
 from bot.knowledge.ward import EmergencyLine
 from bot.retrieval.index import Generation
 from bot.retrieval.retrieve import Candidate, Retriever
-from bot.safety import OutOfScope, SafetyDecision, Triage, detect_out_of_scope, mentions_childcare
+from bot.safety import EmergencyLevel, OutOfScope, SafetyDecision, Triage, detect_out_of_scope, mentions_childcare
 from bot.text.jatext import content_words
 from bot.text.romaji import RomajiLexicon
 from bot.text.textnorm import nfkc, normalize, normalize_query
@@ -313,9 +313,8 @@ class Answerer:
                       and not covered)  # fmt: skip
         likely_out = p_out is not None and p_out >= self.t.out_of_scope_likely
         by_word = oos is OutOfScope.OTHER_TOPIC and (dense < self.t.in_scope_dense or likely_out)
-        # a message that names one of the ward's services (「…塾の送り迎えの間、ファミサポって使えますか」) is about it
-        named = (by_meaning or by_word) and any(self._names(q.text, c.doc_id) for c in cands[:5])
-        if (by_meaning or by_word) and not named:
+        # ...and never when it names one of the ward's services (「…塾の送り迎えの間、ファミサポって使えますか」)
+        if (by_meaning or by_word) and not any(self._names(q.text, c.doc_id) for c in cands[:5]):
             # by meaning (the scope model), or a word of another topic (住民票, 住民税, 塾) that the meaning does not
             # overrule: 「住民税非課税なんですが保育料は…」 is close to a document and the model finds it childcare
             return self._out_of_scope(q, OutOfScope.OTHER_TOPIC, debug)
@@ -764,7 +763,9 @@ class Answerer:
 
     # Situations in which a reply that also answers the question cannot cost time: not a life, a poisoning or a missing
     # child, where the numbers must stand alone.
-    _ANSWERABLE_LEVELS = frozenset({"advice", "abuse", "crisis", "dv"})
+    _ANSWERABLE_LEVELS = frozenset(
+        {EmergencyLevel.ADVICE, EmergencyLevel.ABUSE, EmergencyLevel.CRISIS, EmergencyLevel.DV}
+    )
 
     def _borderline(self, decision: SafetyDecision) -> bool:
         """The model alone decided, below twice its threshold (e.g. P 0.11–0.15 for a long question in another
@@ -773,7 +774,7 @@ class Answerer:
         return (
             decision.source == "model"
             and model is not None
-            and decision.level.value in self._ANSWERABLE_LEVELS
+            and decision.level in self._ANSWERABLE_LEVELS
             and decision.score < 2 * model.threshold
         )
 

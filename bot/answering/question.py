@@ -147,7 +147,7 @@ _SCHOOL_WORD = {"小学生": "elementary", "中学生": "junior_high", "高校�
                 "幼稚園児": "preschool", "年少": "preschool", "年中": "preschool", "年長": "preschool"}  # fmt: skip
 _TWINS = re.compile(r"(双子|ふたご|双生児|三つ子|みつご|多胎)")
 _PREGNANT = re.compile(r"(妊娠|にんしん|妊婦|にんぷ|お腹に|おなかに|出産予定|予定日)")
-_PREGNANCY_BEFORE = re.compile(r"(妊娠|にんしん|妊婦|にんぷ|お腹|おなか)")
+_PREGNANCY = re.compile(r"(妊娠|にんしん|妊婦|にんぷ|お腹|おなか|出産予定|予定日)")  # the message speaks of a pregnancy
 _CHILD_NOUN = re.compile(r"の(子|娘|息子|赤|あか|こ|双子|男|女|長|次)")
 
 
@@ -186,15 +186,13 @@ def family_facts(text: str, ward: str = "") -> Family:
         if int(m.group(1)) <= 36:
             months = int(m.group(1)) if months is None else min(months, int(m.group(1)))
     for m in _AGE_MONTHS.finditer(t):
-        if "歳" in t[max(0, m.start() - 3) : m.start()] or _PREGNANCY_BEFORE.search(
-            t[max(0, m.start() - 4) : m.start()]
-        ):
-            continue  # 「妊娠7か月」「いま7か月で」 (with 妊娠 said) is how far along the pregnancy is, not a child's age
+        if "歳" in t[max(0, m.start() - 3) : m.start()]:
+            continue
         after = t[m.end() : m.end() + 3]
         if not ("生後" in m.group(0) or _CHILD_AFTER.match(after)):
             continue  # 「2か月分滞納」「3か月前に」 are not an age
-        if "生後" not in m.group(0) and _PREGNANT.search(t) and not _CHILD_NOUN.match(after):
-            continue  # a pregnant mother's 「いま7か月で」 is the pregnancy, not a child (「7か月の息子」 is a child)
+        if "生後" not in m.group(0) and _PREGNANCY.search(t) and not _CHILD_NOUN.match(after):
+            continue  # a pregnant mother's 「妊娠7か月」「いま7か月で」 is the pregnancy, not a child (「7か月の息子」 is a child)
         value = _num(m.group(1))
         if value <= 36:
             months = value if months is None else min(months, value)

@@ -12,8 +12,8 @@ and the model is not all but certain that it is not one (the veto, chosen out of
 near-misses such as 誤飲防止 or 死ぬほど笑った have the words without the situation). A message of several sentences that
 is no emergency as a whole is read sentence by sentence too (``segments``), with its own threshold: an emergency told
 after an ordinary question is otherwise diluted by it. The level (:class:`EmergencyLevel`) decides which numbers the
-reply shows first; the answer path and the web layer only render the decision. A model that fails to load degrades to rules only and says so in the log: a
-broken artifact must never stop an answer.
+reply shows first; the answer path and the web layer only render the decision. A model that fails to load degrades
+to rules only and says so in the log: a broken artifact must never stop an answer.
 
 Out-of-scope rules (:mod:`bot.safety.scope`) and PII masking (:mod:`bot.safety.pii`) live beside it.
 """
