@@ -27,6 +27,14 @@ from evals.jsonl import read_jsonl
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "datasets" / "triage"
 SPLITS = ("train", "dev", "test")
+MEASURING = ("test", "smalltalk-test", "unseen-test")
+# Ordinary messages written blind for the aspect and scope models (``evals/datasets/aspects``: childcare questions in
+# ten languages, and other topics) also train the triage model as non-emergencies: parents' plain questions in the
+# languages where the model raised most false alarms. Symptom, dosing and adult-health questions are left out: for
+# triage a feverish child's 「薬を飲ませていい?」 is a #8000 situation, not an ordinary question.
+ASPECTS = HERE / "datasets" / "aspects"
+EXTRA_NEGATIVES = (ASPECTS / "train.jsonl", ASPECTS / "out_of_scope.jsonl")
+NOT_NEGATIVE_KINDS = frozenset({"medical", "adult-health"})
 
 # Which numbers help in each situation (an evaluator's expectation, independent of knowledge/ward.yaml).
 POISON_LINES = {"072-727-2499", "029-852-9999", "072-726-9922"}
@@ -157,6 +165,27 @@ VETOES = (0.0, 0.005, 0.01, 0.02, 0.05)  # 0.0: a rule match always stands
 NGRAM_MAX, C = 4, 20.0
 
 
+def training_files(data_dir: Path = DATA) -> tuple[Path, ...]:
+    """The files the triage model is fitted on (their hash is stored in the artifact)."""
+    return (data_dir / "train.jsonl", data_dir / "dev.jsonl", *EXTRA_NEGATIVES)
+
+
+def training_rows(data_dir: Path = DATA) -> list[dict[str, Any]]:
+    """train + dev, and the ordinary messages of ``EXTRA_NEGATIVES`` as level ``none`` (a text that is also in a
+    measuring split or already in train/dev is left out, so the measuring splits stay unseen)."""
+    rows = load_split("train", data_dir) + load_split("dev", data_dir)
+    taken = {r["text"] for r in rows}
+    taken |= {r["text"] for name in MEASURING if (data_dir / f"{name}.jsonl").exists() for r in load_split(name, data_dir)}
+    for path in EXTRA_NEGATIVES:
+        for _, r in read_jsonl(path, TriageDataError):
+            if r.get("kind") in NOT_NEGATIVE_KINDS or r["text"] in taken:
+                continue
+            taken.add(r["text"])
+            rows.append({"id": r["id"], "text": r["text"], "level": "none", "lang": r.get("lang", "ja"),
+                         "style": path.stem, "author": "aspects"})  # fmt: skip
+    return rows
+
+
 def train(
     embedder: Any, *, c: float = C, chr_weight: float = 3.0, folds: int = 5, data_dir: Path = DATA
 ) -> tuple[Any, list[dict[str, float]]]:
@@ -167,8 +196,8 @@ def train(
     from bot.safety.model import TriageModel, data_sha256, embed_texts
     from bot.safety.rules import detect_emergency
 
-    rows = load_split("train", data_dir) + load_split("dev", data_dir)
-    sha = data_sha256(data_dir / "train.jsonl", data_dir / "dev.jsonl")
+    rows = training_rows(data_dir)
+    sha = data_sha256(*training_files(data_dir))
     vecs = embed_texts(embedder, [r["text"] for r in rows])
     fixed = _Precomputed(embedder, {r["text"]: v for r, v in zip(rows, vecs, strict=True)})
     fold_of = np.arange(len(rows)) % folds
@@ -194,6 +223,9 @@ def train(
     # from 0.04 to 0.12, so counting them only pulled the threshold down (0.12 → 0.06) and raised the out-of-fold
     # false alarms (0.047 → 0.066). They still train the weights, and smalltalk-test.jsonl measures them.
     main = np.array(["intent" not in r for r in rows])
+    # The false alarms that choose the thresholds are counted on the triage rows only: the added aspect rows are plain
+    # service questions, and counting them would dilute the near-misses the thresholds must weigh.
+    own = np.array([r.get("author") != "aspects" for r in rows])
     # A rule match stands unless the model is all but sure it is not an emergency (``veto``): rules match words,
     # and on near-misses (誤飲防止, 死ぬほど笑った, a febrile seizure last year) the words are there but the situation is not.
     # A message that is no emergency as a whole is looked at sentence by sentence (``segment``: 0 = off). The three
@@ -205,10 +237,10 @@ def train(
             for ts in (0.0, *np.round(np.arange(0.70, 0.99, 0.02), 2)):
                 hit = whole | ((seg >= ts) if ts else False)
                 curve.append({"threshold": float(t), "veto": veto, "segment": float(ts),
-                              "recall": float(hit[pos & main].mean()), "false_alarm": float(hit[~pos].mean()),
+                              "recall": float(hit[pos & main].mean()), "false_alarm": float(hit[~pos & own].mean()),
                               "fragment_recall": float(hit[pos & ~main].mean()) if (pos & ~main).any() else 1.0,
                               "model_recall": float((p >= t)[pos].mean()),
-                              "rule_false_alarm": float((rule & (p >= veto))[~pos].mean())})  # fmt: skip
+                              "rule_false_alarm": float((rule & (p >= veto))[~pos & own].mean())})  # fmt: skip
     ok = [x for x in curve if x["recall"] >= TARGET_RECALL and x["fragment_recall"] >= FRAGMENT_RECALL]
     chosen = (
         min(ok, key=lambda x: (x["false_alarm"], -x["fragment_recall"], x["veto"], -x["threshold"], -x["segment"]))

@@ -37,15 +37,15 @@ def triage(embedder: EmbeddingModel) -> Triage:
 def test_the_shipped_model_was_trained_on_the_current_data(embedder: EmbeddingModel) -> None:
     model = TriageModel.load(ARTIFACT)
     data = triage_eval.DATA
-    # Edit train.jsonl or dev.jsonl → run `python -m evals triage-train` and commit the new artifact.
-    assert model.data_sha256 == data_sha256(data / "train.jsonl", data / "dev.jsonl")
+    # Edit train.jsonl, dev.jsonl or an aspects file → run `python -m evals triage-train` and commit the new artifact.
+    assert model.data_sha256 == data_sha256(*triage_eval.training_files(data))
     assert model.embedder_identity == embedder.identity
     assert set(model.classes) == {"none", *(lvl.value for lvl in EmergencyLevel)}
     assert 0.0 < model.threshold < 1.0
 
 
 def test_the_test_split_shares_no_message_with_training() -> None:
-    seen = {r["text"] for split in ("train", "dev") for r in triage_eval.load_split(split)}
+    seen = {r["text"] for r in triage_eval.training_rows()}
     test = triage_eval.load_split("test")
     assert len(test) >= 1000 and not seen & {r["text"] for r in test}
     authors = {r["author"] for r in test}
