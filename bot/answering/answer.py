@@ -91,6 +91,9 @@ class Thresholds:
     # A question this close in meaning (cosine) to a document stays in scope although it names another topic's word.
     in_scope_dense: float = 0.55
     min_dense_other: float = 0.30  # other languages: the dense leg alone decides whether a document answers
+    # Other languages: a message that names no service stays on the previous topic when that document is nearly as
+    # close in meaning as the best one («ok thanks. and when is it paid?» after a question on 児童手当).
+    follow_up_dense_ratio: float = 0.9
     # The scope model's P(not about childcare): sure enough to refuse outright / enough when no document answers.
     out_of_scope_sure: float = 0.7
     in_scope_sure_dense: float = 0.65  # ...unless a document is this close in meaning
@@ -330,6 +333,9 @@ class Answerer:
             without_model = p_out is None and q.lang == "ja" and not mentions_childcare(q.text) and not q.family.stated
             if likely_out or without_model:
                 return self._out_of_scope(q, OutOfScope.OTHER_TOPIC, debug)
+            if prev_topic and not any(self._named(q.text, c.doc_id, q.lang) for c in cands[:5]):
+                # 「Obrigada! E quando é pago?」: finds no document on its own and names no service: the topic goes on
+                return self._compose(q, kb.procedures[prev_topic], debug, "follow-up: no other document answers")
             return self._no_answer(q, top, debug, "no document covers the question")
         if len(cands) > 1 and q.lang == "ja":
             second = cands[1]
@@ -352,8 +358,10 @@ class Answerer:
     def _continues(self, q: Question, prev: str, cands: list[Candidate], later_part: bool = False) -> bool:
         """A short or continuing message (「じゃあ日曜日は?」「双子だと?」), or a later question of the same message,
         stays on the previous document unless it names another service or another document covers its words clearly
-        better."""
-        if not (q.continues or q.anaphoric or later_part or len(q.topic_words) <= 2):
+        better. In another language, where Sudachi's word counts and coverage mean little, any message that names no
+        service stays on it when that document is nearly as close in meaning as the best one."""
+        other = q.lang != "ja"
+        if not (q.continues or q.anaphoric or later_part or other or len(q.topic_words) <= 2):
             return False
         top = cands[0] if cands else None
         if top is None or top.doc_id == prev:
@@ -362,12 +370,17 @@ class Answerer:
             q.continues or q.anaphoric
         ):  # 「3人目だと?」「それって夫も?」: only another service's title changes the topic
             return not _name_in(self.gen.kb.procedures[top.doc_id].title, q.normalized)
-        if self._names(q.text, top.doc_id):
+        named = [c.doc_id for c in cands[:5] if self._named(q.text, c.doc_id, q.lang)]
+        if top.doc_id in named:
             return False
         mine = next((c for c in cands if c.doc_id == prev), None)
-        if mine is not None and not any(self._names(q.text, c.doc_id) for c in cands[:5]):
+        if mine is None:
+            return False
+        if other:
+            return not named and mine.dense_raw >= self.t.follow_up_dense_ratio * top.dense_raw
+        if not named:
             return True  # names no service at all (「あと、3歳未満だと1人いくら?」): the detail of the one before
-        return mine is not None and mine.coverage >= 0.8 * top.coverage
+        return mine.coverage >= 0.8 * top.coverage
 
     def _named(self, q: str, doc_id: str, lang: str = "ja") -> list[str]:
         """The document's names (title, aliases, and for another language its names in that language) that the

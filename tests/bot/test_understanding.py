@@ -241,3 +241,12 @@ def test_a_summary_number_the_japanese_text_lacks_is_an_error(real_knowledge_cop
     doc.write_text(text.replace("10,000 yen from 3", "12,345 yen from 3", 1), encoding="utf-8")
     kb = load_knowledge(real_knowledge_copy, date(2026, 12, 2))
     assert any("i18n.en" in p.message and "12345" in p.message for p in kb.errors)
+
+
+def test_a_follow_up_in_another_language_keeps_the_topic_unless_it_names_another_service(bot: Bot) -> None:
+    history = [Turn("How much is the child allowance per month?", "jidou-teate")]
+    for question, lang in (("Thank you. When will it be transferred?", "en"), ("Obrigada! E quando é pago?", "pt")):
+        r = bot.ask(question, history=history)
+        assert r.topic == "jidou-teate" and r.kind is AnswerKind.ANSWER and r.lang == lang
+    r = bot.ask("Thanks. Where do I get the maternal and child health handbook?", history=history)
+    assert r.topic == "ninshin-todoke"
