@@ -47,6 +47,7 @@ from bot.answering.eligibility import (
     age_rule,
     age_verdict,
     asks_eligibility,
+    income_verdict,
 )
 from bot.answering.grounding import normalize_numbers
 from bot.answering.question import ASPECT_LABELS, ASPECT_WORDS, Question, analyse, cue_aspects
@@ -599,6 +600,10 @@ class Answerer:
         income = (
             None if INCOME_STATED.search(q.text) else next((u for u in fitting if INCOME_RULE.search(u.text)), None)
         )
+        # the household's stated income against the document's income rule (not an amount tier: 「非課税世帯は半額」)
+        ruled = [u for u in units_of(p) if u.key not in ("amount", "caution") and not u.unknown]
+        by_income = income_verdict([u.text for u in ruled], q.family.income)
+        money = (by_income[0], ruled[by_income[1]]) if by_income else None
         if q.family.stated:
             judged = [(u, age_verdict(r, q.family)) for u in rules if (r := age_rule(u.text)) is not None]
             for u, v in judged:
@@ -608,6 +613,8 @@ class Answerer:
                         return "depends", VERDICT_TEXT["depends"], u
                     return v, VERDICT_TEXT[v], u
                 if v == "eligible":
+                    if money is not None and money[0] != "eligible":
+                        return money[0], VERDICT_TEXT[money[0]], money[1]
                     if income is not None:
                         return "depends", VERDICT_TEXT["depends"], income
                     more = OTHER_CONDITIONS.search(u.text) is not None
@@ -616,6 +623,8 @@ class Answerer:
         for x in situation:
             if CONDITIONAL.search(x.unit.text) and POSITIVE.search(x.unit.text) and not NEGATIVE.search(x.unit.text):
                 return "eligible", VERDICT_TEXT["eligible"], x.unit
+        if money is not None:
+            return money[0], VERDICT_TEXT[money[0]], money[1]
         if income is not None:
             return "depends", VERDICT_TEXT["depends"], income
         return None

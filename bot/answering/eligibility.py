@@ -6,6 +6,8 @@ A verdict is given only when the question asks whether the family can use a serv
   (「生後6か月から3歳未満」「1歳から小学校に入る前まで」「小学3年生の年代まで」「18歳になったあとの最初の3月31日まで」);
 - **a sentence about the family's very situation** (most of the message's own words) that says plainly that it can or
   cannot (「出産したあとに台東区に引っ越してきた場合も、対象になりません」);
+- **the household's income** the message states (住民税非課税, taxed, a salary) against the document's income rule:
+  「所得制限なし」 → 対象です; 「住民税非課税世帯…が対象」 → 対象です / 対象ではありません; 「所得制限あり」 → 条件によります;
 - **an income rule** the message does not settle (「所得制限があります」): 条件によります.
 
 Anything else gets no verdict: the rule is shown and the parent decides, the bot never guesses beyond it.
@@ -33,6 +35,8 @@ POSITIVE = re.compile(
 )
 INCOME_RULE = re.compile(r"所得(の)?(制限|基準)(が)?(あり|ある)|所得によって|所得が.{0,10}(以下|未満)")
 INCOME_STATED = re.compile(r"(年収|所得|収入|非課税|課税|生活保護)")
+NO_INCOME_LIMIT = re.compile(r"所得制限(は)?(なし|ありません|がありません|はない)|所得に(は)?関係なく|所得がいくらでも")
+LOW_INCOME_ONLY = re.compile(r"(住民税非課税|生活保護)[^。]{0,24}が対象")
 NEGATED = re.compile(r"(てない|ていない|でない|ません|ず[、。]|なくて|じゃない)")
 CONDITIONAL = re.compile(r"(場合(は|も|でも)|ても|でも使|でも対象)")
 EXCEPTION = re.compile(r"(特例|例外|によっては)")
@@ -124,6 +128,21 @@ def age_verdict(rule: AgeRule, f: Family) -> str | None:
     if months is None and rule.min_months is not None and stage == "preschool":
         return None  # 「保育園児」: old enough for a lower age limit is not stated
     return "eligible"
+
+
+def income_verdict(texts: list[str], income: str | None) -> tuple[str, int] | None:
+    """(verdict, index of the deciding text) for the household's stated income against the first income rule among
+    ``texts`` (the document's rule sentences); None when the income is not stated or no rule is found."""
+    if income is None:
+        return None
+    for i, t in enumerate(texts):
+        if NO_INCOME_LIMIT.search(t):
+            return "eligible", i
+        if LOW_INCOME_ONLY.search(t):
+            return {"non_taxable": "eligible", "taxable": "not_eligible"}.get(income, "depends"), i
+        if INCOME_RULE.search(t):
+            return "depends", i
+    return None
 
 
 # What a question asks when it is about a detail, not about whether the family can use the service: 「何時から預けられる?」

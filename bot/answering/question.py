@@ -131,6 +131,9 @@ class Family:
     lives_in_ward: bool | None = None
     moved_in_after_birth: bool = False
     single_parent: bool = False
+    income: str | None = (
+        None  # "non_taxable" (住民税非課税, 生活保護), "taxable" (課税, a salary), "stated" (said, unclear)
+    )
 
     @property
     def stated(self) -> bool:
@@ -164,6 +167,16 @@ def _residence(ward: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
 _MOVED_AFTER = re.compile(r"((生まれ|うまれ|出産し|産ん|うん)(て|た|で)(から|あと|後).{0,12}(引っ越|ひっこ|転入|越して)|"
                           r"(引っ越|ひっこ|転入).{0,12}(前に|まえに).{0,6}(生まれ|うまれ|出産|産ん))")  # fmt: skip
 _SINGLE = re.compile(r"(ひとり親|一人親|シングル|母子家庭|父子家庭|離婚)")
+# The household's income as the message states it, in the supported languages (a backstop list of the words for tax
+# exemption, being taxed and earning; the rule it is compared with is the document's own, bot.answering.eligibility).
+_NON_TAXABLE = re.compile(r"(非[課课][税稅]|生活保護|生活保护|低保|비과세|기초생활|tax[- ]?exempt|not taxed|no (resident|local) tax|"
+                          r"on welfare|miễn thuế|không (phải )?(đóng|chịu) thuế|isent[oa]|seikatsu hogo|hikazei)",
+                          re.IGNORECASE)  # fmt: skip
+_TAXABLE = re.compile(r"((?<!非)[課课][税稅](され|世帯|対象|です)|住民[税稅]を?(払|納め)|年収|所得が(多|高|ある)|高所得|"
+                      r"年收入|收入(很|比较|比較)?高|연봉|소득이 (높|많)|(earns?|earning|make|makes|salary|income)\b.{0,30}"
+                      r"(\d|million|high|over)|high income|lương|thu nhập cao|salário|renda alta|ganha|sahod|kumikita|"
+                      r"आम्दानी|kamai|talab)", re.IGNORECASE)  # fmt: skip
+_INCOME = re.compile(r"(所得|収入|收入|소득|income|thu nhập|renda|kita|आय)", re.IGNORECASE)
 
 
 # A child's age written in the other supported languages: 「5岁/5歲」, 「5살」「5세」, "5 years old", "15-month-old",
@@ -214,6 +227,15 @@ def family_facts(text: str, ward: str = "") -> Family:
         lives_in_ward=False if outside.search(t) else (True if inside.search(t) else None),
         moved_in_after_birth=bool(_MOVED_AFTER.search(t)),
         single_parent=bool(_SINGLE.search(t)),
+        income=(
+            "non_taxable"
+            if _NON_TAXABLE.search(t)
+            else "taxable"
+            if _TAXABLE.search(t)
+            else "stated"
+            if _INCOME.search(t)
+            else None
+        ),  # fmt: skip
     )
 
 

@@ -41,6 +41,11 @@ pytestmark = pytest.mark.content  # Taito's knowledge (see tests/conftest.py)
         ("아이가 4살이에요", Family(child_age_months=48)),
         ("छोरा ४ वर्षको छ", Family(child_age_months=48)),  # Devanagari digits
         ("meu filho de 2 anos", Family(child_age_months=24)),
+        ("生活保護を受けています", Family(income="non_taxable")),
+        ("夫婦とも住民税を払っています", Family(income="taxable")),
+        ("Our household income is about 9 million yen", Family(income="taxable")),
+        ("我们家是非课税家庭", Family(income="non_taxable")),
+        ("收入不多", Family(income="stated")),
     ],
 )
 def test_family_facts(text: str, expected: Family) -> None:
@@ -189,6 +194,10 @@ def test_another_topics_word_inside_a_childcare_question_stays_in_scope(bot: Bot
         ("1歳3か月の娘がいて、私は専業主婦です。こども誰でも通園制度は使えますか?", "対象です"),
         ("出産したあとで台東区に引っ越してきました。区の出産費用助成はもらえますか?", "対象ではありません"),
         ("離婚して小学2年の息子と二人暮らしです。児童扶養手当はもらえますか?", "条件によります"),
+        # the household's income against the document's income rule
+        ("共働きで住民税は課税されています。初回産科受診料の助成は使えますか?", "対象ではありません"),
+        ("生活保護を受けています。初めての産婦人科の受診料の助成は使えますか?", "対象です"),
+        ("年収がかなり高いのですが、子ども医療費助成は受けられますか?", "対象です"),
     ],
 )
 def test_eligibility_verdicts(bot: Bot, question: str, verdict: str) -> None:
