@@ -175,7 +175,9 @@ def training_rows(data_dir: Path = DATA) -> list[dict[str, Any]]:
     measuring split or already in train/dev is left out, so the measuring splits stay unseen)."""
     rows = load_split("train", data_dir) + load_split("dev", data_dir)
     taken = {r["text"] for r in rows}
-    taken |= {r["text"] for name in MEASURING if (data_dir / f"{name}.jsonl").exists() for r in load_split(name, data_dir)}
+    taken |= {
+        r["text"] for name in MEASURING if (data_dir / f"{name}.jsonl").exists() for r in load_split(name, data_dir)
+    }
     for path in EXTRA_NEGATIVES:
         for _, r in read_jsonl(path, TriageDataError):
             if r.get("kind") in NOT_NEGATIVE_KINDS or r["text"] in taken:
