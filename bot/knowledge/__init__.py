@@ -58,6 +58,7 @@ SOURCE_KEYS = {"url", "publisher", "title", "as_of"}
 # Languages a document may carry a summary in (`i18n:` in the front matter). Romanised Nepali reads the Nepali one.
 TRANSLATION_LANGS = ("en", "zh-Hans", "zh-Hant", "ko", "vi", "ne", "tl", "pt")
 MAX_SUMMARY_CHARS = 400
+MAX_QUESTIONS, MAX_QUESTION_CHARS = 12, 200  # i18n.<lang>.questions
 _DIGITS = re.compile(r"\d+")
 
 
@@ -130,6 +131,8 @@ class Translation:
     title: str
     aliases: tuple[str, ...]
     summary: str
+    # Questions parents ask about the service in that language (never shown: retrieval compares a message with each)
+    questions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -512,7 +515,8 @@ def check_publishers(
 
 
 def _parse_translations(value: Any, japanese: str, err: Any) -> dict[str, Translation]:
-    """``i18n: {en: {title, aliases, summary}, ...}``; a number in a summary that the Japanese text lacks is an error."""
+    """``i18n: {en: {title, aliases, summary, questions}, ...}``; a number in a summary that the Japanese text lacks is an
+    error (``questions`` are only searched, never shown, so they may hold the parent's own numbers)."""
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -542,7 +546,15 @@ def _parse_translations(value: Any, japanese: str, err: Any) -> dict[str, Transl
         except ValueError as e:
             err(f"i18n.{lang}.aliases {e}")
             continue
-        out[lang] = Translation(lang, str(entry["title"]).strip(), aliases, summary)
+        try:
+            questions = tuple(q for q in _str_list(entry.get("questions")) if q)
+        except ValueError as e:
+            err(f"i18n.{lang}.questions {e}")
+            continue
+        if len(questions) > MAX_QUESTIONS or any(len(q) > MAX_QUESTION_CHARS for q in questions):
+            err(f"i18n.{lang}.questions: at most {MAX_QUESTIONS}, each at most {MAX_QUESTION_CHARS} characters")
+            continue
+        out[lang] = Translation(lang, str(entry["title"]).strip(), aliases, summary, questions)
     return out
 
 

@@ -186,7 +186,7 @@ class Retriever:
         # every chunk (97% at 48,000 chunks, issue 15) and add almost nothing to BM25 (IDF ~ log 1.03), but summing
         # their postings was most of the keyword leg's time. A query made only of such terms keeps them all.
         df = indptr[ids + 1] - indptr[ids]
-        common = df > self.max_df * n_chunks
+        common = df > self.max_df * gen.keyword_chunks
         scoring = ids[~common] if not common.all() else ids
         if bm.nonoccurrence_array is not None:  # BM25L/BM25+ add a score to every chunk: use bm25s itself
             hits.chunk_scores = np.asarray(bm.get_scores(scoring.tolist()), dtype=np.float64)

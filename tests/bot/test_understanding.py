@@ -18,6 +18,7 @@ from bot.answering.eligibility import AgeRule, age_rule, age_verdict
 from bot.answering.grounding import check_grounded
 from bot.answering.question import Family, analyse, family_facts, split_parts
 from bot.knowledge import load_knowledge
+from bot.knowledge.ja import translate_message
 from bot.retrieval.embeddings import EmbeddingModel
 from bot.safety.model import script_language
 from bot.service import Bot
@@ -259,3 +260,14 @@ def test_a_follow_up_in_another_language_keeps_the_topic_unless_it_names_another
         assert r.topic == "jidou-teate" and r.kind is AnswerKind.ANSWER and r.lang == lang
     r = bot.ask("Thanks. Where do I get the maternal and child health handbook?", history=history)
     assert r.topic == "ninshin-todoke"
+
+
+def test_example_questions_must_be_a_short_list(real_knowledge_copy: Path) -> None:
+    doc = real_knowledge_copy / "procedures" / "jidou-teate.md"
+    text = doc.read_text(encoding="utf-8")
+    doc.write_text(text.replace("  en:\n", "  en:\n    questions: {a: b}\n", 1), encoding="utf-8")
+    kb = load_knowledge(real_knowledge_copy, date(2026, 12, 2))
+    assert any("i18n.en.questions" in p.message for p in kb.errors)
+    assert any(
+        translate_message(p.message) == "i18n.en の questions は文字列のリストにしてください。" for p in kb.errors
+    )
