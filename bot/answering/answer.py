@@ -618,6 +618,8 @@ class Answerer:
                     if income is not None:
                         return "depends", VERDICT_TEXT["depends"], income
                     more = OTHER_CONDITIONS.search(u.text) is not None
+                    if more and q.aspects[:1] != ("eligibility",):
+                        return None  # only the age is settled and eligibility is not what was asked first: no padding
                     return v, "年齢では対象です。ほかの条件も確かめてください。" if more else VERDICT_TEXT[v], u
         # a sentence about the family's very case that says it can: 「里帰り出産の場合は、区外に住んでいても使えます」
         for x in situation:
