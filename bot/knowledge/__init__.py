@@ -131,7 +131,8 @@ class Translation:
     title: str
     aliases: tuple[str, ...]
     summary: str
-    # Questions parents ask about the service in that language (never shown: retrieval compares a message with each)
+    # Questions parents ask about the service in that language (never shown: bot.retrieval.doc_classifier learns from
+    # them which document a message in that language is about)
     questions: tuple[str, ...] = ()
 
 

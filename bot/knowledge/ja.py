@@ -186,6 +186,7 @@ STAGE_LABELS = {
     "validate": "検証中",
     "embed": "文章のベクトル化",
     "keyword": "キーワード索引の作成",
+    "classifier": "外国語の質問の振り分けの学習",
     "store": "検索用データの保存",
     "done": "完了",
     "failed": "失敗",

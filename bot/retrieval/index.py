@@ -37,6 +37,7 @@ import numpy as np
 
 from bot.config import Settings
 from bot.knowledge import KnowledgeBase, KnowledgeError, Procedure, load_knowledge
+from bot.retrieval.doc_classifier import DocClassifier
 from bot.retrieval.embeddings import EmbeddingModel
 from bot.retrieval.store import COLLECTION_PREFIX, StoreLocation, VectorStore
 
@@ -83,10 +84,6 @@ def chunk_procedure(proc: Procedure, max_tokens: int, token_len: Callable[[str],
     for lang, tr in sorted(proc.translations.items()):
         text = "\n".join([tr.title, " ".join(tr.aliases), tr.summary])
         chunks.append(Chunk(f"{proc.id}#i18n.{lang}", proc.id, I18N_HEADING, text, text, f"{proc.title} {text}"))
-        # each example question its own chunk: a parent's message is compared with questions like it (dense legs
-        # only: their keyword text stays empty, and empty chunks count in no keyword statistic)
-        for qi, question in enumerate(tr.questions):
-            chunks.append(Chunk(f"{proc.id}#i18n.{lang}.q{qi}", proc.id, I18N_HEADING, question, question, ""))
     # keep_separator="end" keeps 。 with its sentence (otherwise it starts the next chunk).
     splitter = RecursiveCharacterTextSplitter(
         separators=["\n\n", "\n", "。", "、", ""],
@@ -271,18 +268,14 @@ def _bm25_scores(bm: Any, docs: list[array], n_vocab: int) -> dict[str, Any]:
     from bm25s import scoring
 
     n_docs = len(docs)
-    # Chunks without keyword text (example questions in other languages: bot.knowledge.Translation.questions, searched
-    # by the dense legs only) count neither in the IDF's N nor in the average length, so they change no score.
-    lengths = np.array([len(d) for d in docs])
-    counted = lengths[lengths > 0] if (lengths > 0).any() else lengths
-    avg_doc_len = counted.mean()
+    avg_doc_len = np.array([len(d) for d in docs]).mean()
     df = np.zeros(n_vocab, dtype=np.int64)
     for d in docs:
         df[np.unique(np.frombuffer(d, dtype=np.int32))] += 1
     idf_fn = scoring._select_idf_scorer(bm.idf_method)
     idf = np.zeros(n_vocab, dtype=bm.dtype)
     for t in np.flatnonzero(df).tolist():
-        idf[t] = idf_fn(int(df[t]), N=len(counted))
+        idf[t] = idf_fn(int(df[t]), N=n_docs)
     indptr = np.zeros(n_vocab + 1, dtype=np.int64)
     np.cumsum(df, out=indptr[1:])
     del df
@@ -409,7 +402,12 @@ class Indexer:
             _release_freed_memory()
             progress("keyword", 1, 1)
             docs = {p.id: p.content_hash for p in active}
-            del active
+            progress("classifier", 0, 1)
+            classifier = DocClassifier.train(active)
+            if classifier is not None:
+                classifier.save(tmp)
+            del active, classifier
+            progress("classifier", 1, 1)
             self._publish(docs, chunks, report, old_manifest, old_gen, today, tmp, final, progress)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -605,9 +603,9 @@ class Generation:
         return cls(gen, path, manifest, kb, chunks, keyword, store, {c.id: i for i, c in enumerate(chunks)})
 
     @cached_property
-    def keyword_chunks(self) -> int:
-        """Chunks the keyword leg indexes (the example-question chunks have no keyword text)."""
-        return sum(1 for c in self.chunks if c.keyword_text)
+    def doc_classifier(self) -> DocClassifier | None:
+        """Which document a message in another language is about (bot.retrieval.doc_classifier), if trained."""
+        return DocClassifier.load(self.path)
 
     @cached_property
     def layout(self) -> ChunkLayout:

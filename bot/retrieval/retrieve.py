@@ -29,6 +29,10 @@ MAX_DF = 0.3
 # fusion ranks by the keyword leg alone. On the JSQuAD dev half (questions of even-numbered paragraphs) hit@1 went
 # 0.894 → 0.914 (keyword alone 0.911); on the dev sets 0.933 → 0.929, 0.865 → 0.859, 0.706 → 0.699 (one question each).
 KEYWORD_SURE_COVERAGE = 0.7
+# A message in another language: the document classifier's share of the ranking, and the probability at which a
+# document it names is a candidate although neither leg found it (chosen on the multilingual dev split).
+CLASSIFIER_WEIGHT = 0.5
+MIN_CLASSIFIER_P = 0.2
 
 
 @dataclass
@@ -40,6 +44,7 @@ class Candidate:
     keyword_raw: float = 0.0
     dense_raw: float = 0.0  # cosine similarity of the best chunk
     coverage: float = 0.0  # weighted share of the query's terms found in this document
+    p_doc: float = 0.0  # the document classifier's probability (messages in other languages only)
     chunk_scores: dict[str, float] = field(default_factory=dict)  # chunk id -> fused chunk score
 
     def to_json(self) -> dict[str, float | str]:
@@ -51,6 +56,7 @@ class Candidate:
             "keyword_raw": round(self.keyword_raw, 4),
             "dense_raw": round(self.dense_raw, 4),
             "coverage": round(self.coverage, 4),
+            "p_doc": round(self.p_doc, 4),
         }
 
 
@@ -94,11 +100,12 @@ class Retriever:
 
     def __init__(
         self, generation: Generation, embedder: EmbeddingModel, dense_weight: float = 0.35, max_df: float = MAX_DF,
-        second: SecondLeg | None = None,
+        second: SecondLeg | None = None, classifier_weight: float = CLASSIFIER_WEIGHT,
     ):  # fmt: skip
         self.generation = generation
         self.embedder = embedder
         self.second = second
+        self.classifier_weight = classifier_weight
         self.dense_weight = dense_weight
         self.max_df = max_df  # keyword terms in more than this share of the chunks do not score (see _keyword)
         self._lock = threading.Lock()
@@ -140,8 +147,17 @@ class Retriever:
         if use_dense and use_keyword and in_kw.any() and coverage[int(np.argmax(doc_kw))] >= KEYWORD_SURE_COVERAGE:
             w = 0.0  # the best keyword document holds most of the question's words: the dense leg only adds noise
         score = (1 - w) * kw_n + w * dn_n
+        clf = gen.doc_classifier if lang not in (None, "ja") and self.classifier_weight > 0 else None
+        p_doc = np.zeros(n_docs)
+        if clf is not None:
+            # a message in another language: the document classifier's probabilities, scaled to its best, are blended
+            # into the ranking (bot.retrieval.doc_classifier)
+            probs = clf.probabilities(query)
+            p_doc = np.array([probs.get(d, 0.0) for d in lay.doc_ids])
+            if p_doc.max() > 0:
+                score = (1 - self.classifier_weight) * score + self.classifier_weight * p_doc / p_doc.max()
 
-        eligible = np.nonzero((in_kw | in_dense) & ((score > 0) | (doc_dense > 0)))[0]
+        eligible = np.nonzero(((in_kw | in_dense) & ((score > 0) | (doc_dense > 0))) | (p_doc >= MIN_CLASSIFIER_P))[0]
         if len(eligible) > k:
             # every document scoring at least the k-th best, so the tie-breaks below see all the ties
             kth = np.partition(score[eligible], len(eligible) - k)[len(eligible) - k]
@@ -161,6 +177,7 @@ class Retriever:
             c.dense_raw = float(doc_dense[d])
             c.score = float(score[d])
             c.coverage = float(coverage[d])
+            c.p_doc = float(p_doc[d])
             for ci in lay.order[lay.starts[d] : lay.ends[d]].tolist():
                 in_kw_chunk = kw.chunk_scores[ci] > 0
                 if in_kw_chunk or ci in dense_by_chunk:
@@ -186,7 +203,7 @@ class Retriever:
         # every chunk (97% at 48,000 chunks, issue 15) and add almost nothing to BM25 (IDF ~ log 1.03), but summing
         # their postings was most of the keyword leg's time. A query made only of such terms keeps them all.
         df = indptr[ids + 1] - indptr[ids]
-        common = df > self.max_df * gen.keyword_chunks
+        common = df > self.max_df * n_chunks
         scoring = ids[~common] if not common.all() else ids
         if bm.nonoccurrence_array is not None:  # BM25L/BM25+ add a score to every chunk: use bm25s itself
             hits.chunk_scores = np.asarray(bm.get_scores(scoring.tolist()), dtype=np.float64)

@@ -47,21 +47,3 @@ def test_terms_in_most_chunks_do_not_score_unless_the_query_has_nothing_else(tmp
     # a question made only of common words still finds documents
     only_common = Retriever(gen, None, max_df=0.3).search("申請", legs="keyword")  # type: ignore[arg-type]
     assert len(only_common.candidates) > 1
-
-
-def test_chunks_without_keyword_text_change_no_keyword_score(tmp_path: Path) -> None:
-    # Example questions in other languages are chunks for the dense legs only: N, the average length and the share
-    # of chunks a term is in (MAX_DF) are the keyword chunks' alone, so Japanese keyword scores stay what they were.
-    texts = [(f"d{i}", f"申請のお知らせです。番号{i}の窓口。") for i in range(4)] + [("z", "保育園の申請です。")]
-    plain = _generation(tmp_path / "plain", texts)
-    chunks = [*plain.chunks, *(Chunk(f"z#q{i}", "z", "__i18n__", "How do I apply?", "How do I apply?", "")
-                               for i in range(20))]  # fmt: skip
-    build_keyword_index(chunks, tmp_path / "with")
-    keyword = bm25s.BM25.load(str(tmp_path / "with"), show_progress=False, verbosity=0)
-    gen = Generation("t", tmp_path, {}, None, chunks, keyword, None, {c.id: i for i, c in enumerate(chunks)})  # type: ignore[arg-type]
-    for q in ("保育園の申請", "申請"):
-        a = Retriever(plain, None, max_df=0.3).search(q, legs="keyword")  # type: ignore[arg-type]
-        b = Retriever(gen, None, max_df=0.3).search(q, legs="keyword")  # type: ignore[arg-type]
-        assert [(c.doc_id, round(c.keyword_raw, 6)) for c in a.candidates] == [
-            (c.doc_id, round(c.keyword_raw, 6)) for c in b.candidates
-        ]
