@@ -238,6 +238,7 @@ _REASONS: list[tuple[str, Callable[[re.Match[str]], str]]] = [
     (r"the document says this is not known", lambda m: "文書に「確認できていません」と書かれている事項です"),
     (r"follow-up on the previous topic", lambda m: "前の質問の話題の続きとして答えました"),
     (r"follow-up: the question keeps the topic", lambda m: "前の質問と同じ話題のままです"),
+    (r"follow-up: no other document answers", lambda m: "ほかに答える文書がないため、前の質問の話題の続きとして答えました"),
     (r"the question names no topic", lambda m: "質問にどの制度のことかが書かれていないため聞き返しました"),
     (r"no document covers the question", lambda m: "この質問に当たる文書がありません"),
     (r"two documents match about equally", lambda m: "二つの文書が同じくらい当てはまるため聞き返しました"),
