@@ -91,8 +91,9 @@ class Thresholds:
     clarify_max_words: int = 2
     # A question this close in meaning (cosine) to a document stays in scope although it names another topic's word.
     in_scope_dense: float = 0.55
-    min_dense_other: float = 0.30  # other languages: the dense leg decides whether a document answers...
-    min_p_doc_other: float = 0.4  # ...or the document classifier this sure of it (bot.retrieval.doc_classifier)
+    # Other languages: the dense leg decides whether a document answers (not the document classifier: its
+    # probabilities are shares among the documents, high for one of them whatever the message)
+    min_dense_other: float = 0.30
     # Other languages: a message that names no service stays on the previous topic when that document is nearly as
     # close in meaning as the best one («ok thanks. and when is it paid?» after a question on 児童手当).
     follow_up_dense_ratio: float = 0.9
@@ -354,7 +355,7 @@ class Answerer:
 
     def _confident(self, c: Candidate, q: Question | None = None) -> bool:
         if q is not None and q.lang != "ja":  # word coverage means little for words Sudachi cannot read
-            return c.dense_raw >= self.t.min_dense_other or c.p_doc >= self.t.min_p_doc_other
+            return c.dense_raw >= self.t.min_dense_other
         return c.coverage >= self.t.min_coverage or c.dense_raw >= self.t.min_dense
 
     def _continues(self, q: Question, prev: str, cands: list[Candidate], later_part: bool = False) -> bool:
