@@ -135,13 +135,14 @@ SMALLTALK_LABELS = ("greeting", "thanks", "bye")
 def smalltalk_rows() -> list[dict[str, Any]]:
     """Small talk: the triage rows a helper wrote blind with an ``intent`` (greeting / thanks / bye; ``other`` for the
     short questions, acknowledgements and frustration beside them). Not small talk: every other triage row
-    (questions, near-misses, emergencies) and the aspect set's questions."""
+    (questions, near-misses, emergencies) and the aspect set's questions that ask a detail."""
     rows = []
     for split in ("train", "dev"):
         for r in load_rows(TRIAGE / f"{split}.jsonl"):
             intent = r.get("intent")
             rows.append({"text": r["text"], "aspects": [intent] if intent in SMALLTALK_LABELS else []})
-    rows += [{"text": r["text"], "aspects": []} for r in load_rows()]
+    # the aspect set's questions that ask a detail (its ``none`` rows may be a greeting or thanks with a topic)
+    rows += [{"text": r["text"], "aspects": []} for r in load_rows() if set(r["aspects"]) != {NONE}]
     return rows
 
 

@@ -306,11 +306,13 @@ class Answerer:
         aspects = list(q.aspects)
         prev_topic = next((t.topic for t in reversed(history) if t.topic and t.topic in kb.procedures), None)
         if q.topicless and prev_topic:
+            q = self._inherit_aspects(q, history, prev_topic)
             return self._compose(q, kb.procedures[prev_topic], None, "follow-up on the previous topic")
         retrieval = self.retriever.search(self._search_text(q), generation=gen, lang=q.lang)
         cands = retrieval.candidates
         debug = [c.to_json() for c in cands[:5]]
         if prev_topic and self._continues(q, prev_topic, cands, later_part):
+            q = self._inherit_aspects(q, history, prev_topic)
             return self._compose(q, kb.procedures[prev_topic], debug, "follow-up: the question keeps the topic")
         dense = cands[0].dense_raw if cands else 0.0
         p_out = self.scope.p_out(q.text)
@@ -352,6 +354,17 @@ class Answerer:
             ):
                 return self._clarify(q, cands, debug, "two documents match about equally")
         return self._compose(q, kb.procedures[top.doc_id], debug, "", top)
+
+    def _inherit_aspects(self, q: Question, history: list[Turn], topic: str) -> Question:
+        """A follow-up that asks no detail the classifier is sure of («3人目だと?» after «月いくら?») asks what the
+        message before it on the same topic asked: its aspects lead, the follow-up's own come after."""
+        if q.sure:
+            return q
+        before = next((t.question for t in reversed(history) if t.topic == topic), None)
+        if not before:
+            return q
+        earlier = self.understand(before, q.lang).aspects
+        return dataclasses.replace(q, aspects=(*earlier, *(a for a in q.aspects if a not in earlier)))
 
     def _confident(self, c: Candidate, q: Question | None = None) -> bool:
         if q is not None and q.lang != "ja":  # word coverage means little for words Sudachi cannot read
