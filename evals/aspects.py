@@ -99,16 +99,35 @@ def scope_rows() -> list[dict[str, Any]]:
     knowledge's own example questions."""
     from bot.knowledge import load_knowledge
 
-    rows = [{"text": r["text"], "aspects": [SCOPE_LABEL]} for r in load_rows(OOS_DATA)]
+    rows = [{"text": r["text"], "aspects": [SCOPE_LABEL], "lang": r["lang"]} for r in load_rows(OOS_DATA)]
     for split in ("train", "dev"):
         for r in load_rows(TRIAGE / f"{split}.jsonl"):
             # (small talk and short keyword messages, ``intent`` set, are neither: they train the small-talk model)
             if r["level"] == "none" and r.get("style") not in ("out_of_scope", "other") and "intent" not in r:
-                rows.append({"text": r["text"], "aspects": []})
-    rows += [{"text": r["text"], "aspects": []} for r in load_rows() if r["aspects"] != [NONE]]
+                rows.append({"text": r["text"], "aspects": [], "lang": r["lang"]})
+    rows += [{"text": r["text"], "aspects": [], "lang": r["lang"]} for r in load_rows() if r["aspects"] != [NONE]]
     kb = load_knowledge(Path(__file__).resolve().parent.parent / "knowledge", date.today())
-    rows += [{"text": q, "aspects": []} for p in kb.procedures.values() for q in p.questions]
-    return rows
+    rows += [{"text": q, "aspects": [], "lang": "ja"} for p in kb.procedures.values() for q in p.questions]
+    return balance_by_language(rows)
+
+
+def balance_by_language(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Weights that give each language's in-scope and out-of-scope rows the same total (the language keeps its own
+    total). The sets were written with far more childcare questions than other topics in some languages (810 English,
+    Chinese, Korean, … questions against 14 other-topic messages each, 2026-12-08): unweighted, the model learnt that a
+    message in those languages is almost never out of scope (「What time does the garbage collection start?」 fell
+    from P 0.58 to 0.45)."""
+    count: dict[tuple[str, bool], int] = {}
+    for r in rows:
+        key = (r["lang"], bool(r["aspects"]))
+        count[key] = count.get(key, 0) + 1
+    out = []
+    for r in rows:
+        n_lang = count.get((r["lang"], True), 0) + count.get((r["lang"], False), 0)
+        both = count.get((r["lang"], True), 0) and count.get((r["lang"], False), 0)
+        weight = n_lang / (2 * count[(r["lang"], bool(r["aspects"]))]) if both else 1.0
+        out.append({**r, "weight": weight})
+    return out
 
 
 def train_scope(embedder: EmbeddingModel) -> tuple[AspectModel, dict[str, float]]:

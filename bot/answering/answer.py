@@ -558,6 +558,8 @@ class Answerer:
         if caution and not unknown:
             body.append("※" + caution.text)
         office = self._office(p.office)
+        # the sentence that answers best says the asked thing is not known here: the reply is a "not known" one
+        unknown = unknown or (bool(shown) and shown[0].unknown and verdict is None and shown[0].key != "caution")
         kind = AnswerKind.NO_ANSWER if unknown else AnswerKind.ANSWER
         if kind is AnswerKind.NO_ANSWER and office and office.phone:
             body.append(f"くわしくは、{office.name}({office.phone})にお問い合わせください。")

@@ -88,10 +88,15 @@ class AspectModel:
         emb = vectors if vectors is not None else embed_texts(embedder, texts)
         x = hstack([csr_matrix(emb), chr_m]).tocsr()
         labels = sorted({a for r in rows for a in r["aspects"]})
+        # rows may carry a "weight" (the scope model balances each language's two classes with it); otherwise the
+        # classes are balanced as a whole
+        weights = np.array([float(r.get("weight", 1.0)) for r in rows])
+        weighted = bool((weights != 1.0).any())
         coefs, biases = [], []
         for label in labels:
             y = np.array([label in r["aspects"] for r in rows], dtype=int)
-            m = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(x, y)
+            m = LogisticRegression(C=c, max_iter=5000, class_weight=None if weighted else "balanced")
+            m.fit(x, y, sample_weight=weights if weighted else None)
             coefs.append(np.asarray(m.coef_)[0])
             biases.append(float(m.intercept_[0]))
         coef = np.stack(coefs)
