@@ -47,7 +47,8 @@ class Candidate:
     keyword_raw: float = 0.0
     dense_raw: float = 0.0  # cosine similarity of the best chunk
     coverage: float = 0.0  # weighted share of the query's terms found in this document
-    p_doc: float = 0.0  # the document classifier's probability (messages in other languages only)
+    p_doc: float = 0.0  # the document classifier's probability
+    second_raw: float = 0.0  # the second dense leg's cosine of the best name or summary (its languages only)
     chunk_scores: dict[str, float] = field(default_factory=dict)  # chunk id -> fused chunk score
 
     def to_json(self) -> dict[str, float | str]:
@@ -145,8 +146,9 @@ class Retriever:
         in_kw = doc_kw > 0
         kw_n = _minmax_masked(doc_kw, in_kw)
         dn_n = _minmax_masked(np.maximum(doc_dense, 0.0), in_dense)
+        second_raw = np.zeros(n_docs)
         if use_dense and self.second is not None and self.second.applies(lang) and gen.second is not None:
-            dn_n, in_dense = self._second_leg(gen, query, k * 6, dn_n, in_dense)
+            dn_n, in_dense, second_raw = self._second_leg(gen, query, k * 6, dn_n, in_dense)
         coverage = kw.doc_found / kw.total_weight if kw.total_weight > 0 else np.zeros(n_docs)
         w = self.dense_weight if (use_dense and use_keyword) else (1.0 if use_dense else 0.0)
         if use_dense and use_keyword and in_kw.any() and coverage[int(np.argmax(doc_kw))] >= KEYWORD_SURE_COVERAGE:
@@ -184,6 +186,7 @@ class Retriever:
             c.score = float(score[d])
             c.coverage = float(coverage[d])
             c.p_doc = float(p_doc[d])
+            c.second_raw = float(second_raw[d])
             for ci in lay.order[lay.starts[d] : lay.ends[d]].tolist():
                 in_kw_chunk = kw.chunk_scores[ci] > 0
                 if in_kw_chunk or ci in dense_by_chunk:
@@ -239,24 +242,26 @@ class Retriever:
         return hits
 
     def _second_leg(self, gen: Generation, query: str, k: int, dn_n: np.ndarray,
-                    in_dense: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-        """Documents' normalised dense scores from the second leg (its best chunk per document); the first leg's stand
-        when the second cannot embed (it is logged: an answer never depends on it)."""
+                    in_dense: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+        """Documents' normalised dense scores from the second leg (its best chunk per document), and their raw
+        cosines; the first leg's stand (raw 0) when the second cannot embed (it is logged: an answer never depends
+        on it)."""
         assert self.second is not None and gen.second is not None
+        none = np.zeros(len(dn_n))
         try:
             if gen.second.identity != self.second.embedder.identity:
-                return dn_n, in_dense
+                return dn_n, in_dense, none
             hits = gen.second.query(self.second.embedder.embed_query(query), k)
         except Exception as e:  # noqa: BLE001 - a model that fails to load must not stop the answer
             log.error("second dense leg unavailable (%s): the first leg ranks alone", e)
-            return dn_n, in_dense
+            return dn_n, in_dense, none
         lay = gen.layout
         idx = np.fromiter((gen.chunk_index[c] for c in hits if c in gen.chunk_index), dtype=np.int64)
         val = np.fromiter((v for c, v in hits.items() if c in gen.chunk_index), dtype=np.float64)
         doc = np.full(len(lay.doc_ids), -1.0)
         np.maximum.at(doc, lay.doc_of_chunk[idx], val)
         found = doc > -1.0
-        return _minmax_masked(np.maximum(doc, 0.0), found), in_dense | found
+        return _minmax_masked(np.maximum(doc, 0.0), found), in_dense | found, np.maximum(doc, 0.0)
 
     def _dense(self, gen: Generation, q: str, k: int) -> dict[str, float]:
         vec = self.embedder.embed_query(q)
