@@ -403,10 +403,12 @@ class Indexer:
             progress("keyword", 1, 1)
             docs = {p.id: p.content_hash for p in active}
             progress("classifier", 0, 1)
-            classifier = DocClassifier.train(active)
+            # reused when it learnt from exactly these texts (not on --rebuild: old_manifest is then empty)
+            previous = DocClassifier.load(gens / old_gen) if old_gen and old_manifest else None
+            classifier = DocClassifier.train(active, previous=previous)
             if classifier is not None:
                 classifier.save(tmp)
-            del active, classifier
+            del active, classifier, previous
             progress("classifier", 1, 1)
             self._publish(docs, chunks, report, old_manifest, old_gen, today, tmp, final, progress)
         except BaseException:

@@ -50,6 +50,12 @@ def test_it_is_saved_with_its_generation_and_reads_back_the_same(tmp_path: Path,
     assert "document classifier" in caplog.text
     # nothing to tell apart with one document
     assert DocClassifier.train(list(kb.procedures.values())[:1]) is None
+    # an ingest that changes none of its texts reuses it; one that does retrains
+    assert again.data_sha256 == clf.data_sha256 != ""
+    assert DocClassifier.train(list(kb.procedures.values()), previous=again) is again
+    fewer = list(kb.procedures.values())[:-1]
+    retrained = DocClassifier.train(fewer, previous=again)
+    assert retrained is not again and retrained is not None and retrained.data_sha256 != again.data_sha256
 
 
 @pytest.mark.content
