@@ -61,6 +61,7 @@ CUES: dict[str, list[str]] = {
                r"何泊", r"定員", r"点数", r"指数", r"ポイント"],
 }  # fmt: skip
 _KANJI = re.compile(r"[\u4e00-\u9fff]")
+_KANA = re.compile(r"[\u3040-\u30ff]")
 
 
 @lru_cache(maxsize=1)
@@ -185,6 +186,16 @@ _AGE_YEARS_OTHER = re.compile(r"(\d{1,2})\s*(?:岁|歲|살|세|-?\s*(?:years?|yr
                               re.IGNORECASE)  # fmt: skip
 _AGE_MONTHS_OTHER = re.compile(r"(\d{1,2})\s*-?\s*(?:months?(?:[- ]old)?|tháng tuổi|buwan|meses|mahina|महिना|个月|個月|개월)",
                                re.IGNORECASE)  # fmt: skip
+# A school year in the other languages: "grade 3", "3rd grade", 「3年级/年級」, 「3학년」, "lớp 3", "kaksha 3", "3º ano";
+# with a junior-high or high-school word before it (「중학교 2학년」, "middle school", 「高中一年级」 is read by _SCHOOL_ZH).
+_SCHOOL_OTHER = re.compile(
+    r"(?:(?P<jh>junior high|middle school|중학교?|trung học cơ sở)\s*|(?P<hs>high school|고등학교?|trung học phổ thông)\s*)?"
+    r"(?:grade\s*(?P<a>\d{1,2})|(?P<b>\d{1,2})(?:st|nd|rd|th)\s*grade|(?P<c>\d{1,2})\s*(?:年级|年級|학년)"
+    r"|lớp\s*(?P<d>\d{1,2})|kaksha\s*(?P<e>\d{1,2})|कक्षा\s*(?P<f>\d{1,2})|(?P<g>\d{1,2})\s*[ºo°]\s*ano)",
+    re.IGNORECASE,
+)
+# Chinese school stages: 「小学2年级」「初二」「高中一年级」「高一」 (中 alone inside 高中 is not junior high)
+_SCHOOL_ZH = re.compile(r"(小学|初中|初|高中|高)\s*" + r"(\d{1,2}|[一二三四五六])" + r"(?:年级|年級)?")
 
 
 def family_facts(text: str, ward: str = "") -> Family:
@@ -210,9 +221,17 @@ def family_facts(text: str, ward: str = "") -> Family:
         if value <= 36:
             months = value if months is None else min(months, value)
     school = year = None
-    if (sm := _SCHOOL.search(t)) is not None:
+    if (zh := _SCHOOL_ZH.search(t)) is not None and not _KANA.search(t):
+        school = {"小学": "elementary", "初中": "junior_high", "初": "junior_high"}.get(zh.group(1), "high")
+        year = _num(zh.group(2))
+    elif (sm := _SCHOOL.search(t)) is not None:
         school = {"小": "elementary", "中": "junior_high", "高": "high"}[sm.group(1)]
         year = _num(sm.group(2))
+    elif (so := _SCHOOL_OTHER.search(t)) is not None:
+        year = int(next(g for g in (so.group(x) for x in "abcdefg") if g))
+        school = "junior_high" if so.group("jh") else "high" if so.group("hs") else "elementary"
+        if school == "elementary" and year > 6:  # "grade 8", "lớp 10": counted from the first grade
+            school, year = ("junior_high", year - 6) if year <= 9 else ("high", year - 9)
     else:
         school = next((v for k, v in _SCHOOL_WORD.items() if k in t), None)
     twins = _TWINS.search(t)

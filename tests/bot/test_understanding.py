@@ -42,6 +42,12 @@ pytestmark = pytest.mark.content  # Taito's knowledge (see tests/conftest.py)
         ("아이가 4살이에요", Family(child_age_months=48)),
         ("छोरा ४ वर्षको छ", Family(child_age_months=48)),  # Devanagari digits
         ("meu filho de 2 anos", Family(child_age_months=24)),
+        ("Con em học lớp 3", Family(school="elementary", school_year=3)),
+        ("My son is in 4th grade", Family(school="elementary", school_year=4)),
+        ("중학교 2학년 딸", Family(school="junior_high", school_year=2)),
+        ("高中一年级的女儿", Family(school="high", school_year=1)),  # 中 inside 高中 is not junior high
+        ("my daughter is in grade 8", Family(school="junior_high", school_year=2)),
+        ("Em mới sang Nhật được 3 tháng", Family()),  # three months in Japan, not a child's age
         ("生活保護を受けています", Family(income="non_taxable")),
         ("夫婦とも住民税を払っています", Family(income="taxable")),
         ("Our household income is about 9 million yen", Family(income="taxable")),
