@@ -622,9 +622,11 @@ class Answerer:
             None if INCOME_STATED.search(q.text) else next((u for u in fitting if INCOME_RULE.search(u.text)), None)
         )
         # the household's stated income against the document's income rule (not an amount tier: 「非課税世帯は半額」)
-        ruled = [u for u in units_of(p) if u.key not in ("amount", "caution") and not u.unknown]
-        by_income = income_verdict([u.text for u in ruled], q.family.income)
-        money = (by_income[0], ruled[by_income[1]]) if by_income else None
+        money: tuple[str, Unit] | None = None
+        if q.family.income is not None:
+            ruled = [u for u in units_of(p) if u.key not in ("amount", "caution") and not u.unknown]
+            by_income = income_verdict([u.text for u in ruled], q.family.income)
+            money = (by_income[0], ruled[by_income[1]]) if by_income else None
         if q.family.stated:
             judged = [(u, age_verdict(r, q.family)) for u in rules if (r := age_rule(u.text)) is not None]
             for u, v in judged:

@@ -61,7 +61,6 @@ CUES: dict[str, list[str]] = {
                r"何泊", r"定員", r"点数", r"指数", r"ポイント"],
 }  # fmt: skip
 _KANJI = re.compile(r"[\u4e00-\u9fff]")
-_KANA = re.compile(r"[\u3040-\u30ff]")
 
 
 @lru_cache(maxsize=1)
@@ -132,9 +131,8 @@ class Family:
     lives_in_ward: bool | None = None
     moved_in_after_birth: bool = False
     single_parent: bool = False
-    income: str | None = (
-        None  # "non_taxable" (住民税非課税, 生活保護), "taxable" (課税, a salary), "stated" (said, unclear)
-    )
+    # "non_taxable" (住民税非課税, 生活保護), "taxable" (課税, a salary), "stated" (said, unclear)
+    income: str | None = None
 
     @property
     def stated(self) -> bool:
@@ -146,7 +144,10 @@ _CHILD_AFTER = re.compile(
     r"(の(子|娘|息子|赤|あか|こ|双子|男|女|長|次)|です|になり|になる|になった|児|で[、,]|くらい|ぐらい|、|,|\s)"
 )
 _AGE_YEARS = re.compile(_NUM + r"\s*(?:歳|才|さい)(?:\s*" + _NUM + r"\s*(?:か|ヶ|ケ|カ|ヵ)月)?")
-_SCHOOL = re.compile(r"(小|中|高)(?:学|校)?\s*" + _NUM + r"(?:年|ねん)?(?:生)?")
+# 「小学4年生」「中2」「高校1年」, and the Chinese 「小学2年级」「初二」「高中一年级」 (中 inside 高中 is not junior high)
+_SCHOOL = re.compile(r"(小|初中|初|(?<!高)中|高中|高)(?:学|校)?\s*" + _NUM + r"(?:年|ねん)?(?:生)?")
+_SCHOOL_STAGE = {"小": "elementary", "初中": "junior_high", "初": "junior_high", "中": "junior_high", "高中": "high",
+                 "高": "high"}  # fmt: skip
 _SCHOOL_WORD = {"小学生": "elementary", "中学生": "junior_high", "高校生": "high", "未就学": "preschool",
                 "幼稚園児": "preschool", "年少": "preschool", "年中": "preschool", "年長": "preschool"}  # fmt: skip
 _TWINS = re.compile(r"(双子|ふたご|双生児|三つ子|みつご|多胎)")
@@ -187,15 +188,13 @@ _AGE_YEARS_OTHER = re.compile(r"(\d{1,2})\s*(?:岁|歲|살|세|-?\s*(?:years?|yr
 _AGE_MONTHS_OTHER = re.compile(r"(\d{1,2})\s*-?\s*(?:months?(?:[- ]old)?|tháng tuổi|buwan|meses|mahina|महिना|个月|個月|개월)",
                                re.IGNORECASE)  # fmt: skip
 # A school year in the other languages: "grade 3", "3rd grade", 「3年级/年級」, 「3학년」, "lớp 3", "kaksha 3", "3º ano";
-# with a junior-high or high-school word before it (「중학교 2학년」, "middle school", 「高中一年级」 is read by _SCHOOL_ZH).
+# with a junior-high or high-school word before it (「중학교 2학년」, "middle school").
 _SCHOOL_OTHER = re.compile(
     r"(?:(?P<jh>junior high|middle school|중학교?|trung học cơ sở)\s*|(?P<hs>high school|고등학교?|trung học phổ thông)\s*)?"
     r"(?:grade\s*(?P<a>\d{1,2})|(?P<b>\d{1,2})(?:st|nd|rd|th)\s*grade|(?P<c>\d{1,2})\s*(?:年级|年級|학년)"
     r"|lớp\s*(?P<d>\d{1,2})|kaksha\s*(?P<e>\d{1,2})|कक्षा\s*(?P<f>\d{1,2})|(?P<g>\d{1,2})\s*[ºo°]\s*ano)",
     re.IGNORECASE,
 )
-# Chinese school stages: 「小学2年级」「初二」「高中一年级」「高一」 (中 alone inside 高中 is not junior high)
-_SCHOOL_ZH = re.compile(r"(小学|初中|初|高中|高)\s*" + r"(\d{1,2}|[一二三四五六])" + r"(?:年级|年級)?")
 
 
 def family_facts(text: str, ward: str = "") -> Family:
@@ -221,11 +220,8 @@ def family_facts(text: str, ward: str = "") -> Family:
         if value <= 36:
             months = value if months is None else min(months, value)
     school = year = None
-    if (zh := _SCHOOL_ZH.search(t)) is not None and not _KANA.search(t):
-        school = {"小学": "elementary", "初中": "junior_high", "初": "junior_high"}.get(zh.group(1), "high")
-        year = _num(zh.group(2))
-    elif (sm := _SCHOOL.search(t)) is not None:
-        school = {"小": "elementary", "中": "junior_high", "高": "high"}[sm.group(1)]
+    if (sm := _SCHOOL.search(t)) is not None:
+        school = _SCHOOL_STAGE[sm.group(1)]
         year = _num(sm.group(2))
     elif (so := _SCHOOL_OTHER.search(t)) is not None:
         year = int(next(g for g in (so.group(x) for x in "abcdefg") if g))
@@ -246,16 +242,16 @@ def family_facts(text: str, ward: str = "") -> Family:
         lives_in_ward=False if outside.search(t) else (True if inside.search(t) else None),
         moved_in_after_birth=bool(_MOVED_AFTER.search(t)),
         single_parent=bool(_SINGLE.search(t)),
-        income=(
-            "non_taxable"
-            if _NON_TAXABLE.search(t)
-            else "taxable"
-            if _TAXABLE.search(t)
-            else "stated"
-            if _INCOME.search(t)
-            else None
-        ),  # fmt: skip
+        income=_income(t),
     )
+
+
+def _income(t: str) -> str | None:
+    if _NON_TAXABLE.search(t):
+        return "non_taxable"
+    if _TAXABLE.search(t):
+        return "taxable"
+    return "stated" if _INCOME.search(t) else None
 
 
 def cue_aspects(text: str) -> list[str]:
